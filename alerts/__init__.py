@@ -1,0 +1,1 @@
+"""Alerting and recording rules and the Alertmanager routing tree, as typed Python."""

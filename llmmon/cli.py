@@ -1,0 +1,48 @@
+"""``llmmon``: render, check and run the monitoring stack for the LLM router."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from llmmon.settings import SettingsError
+
+#: Subcommand name -> module with ``add_arguments(parser)`` and ``run(args) -> int``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "render": ("llmmon.commands.render", "render every artifact (Prometheus, Alertmanager, Grafana, Kubernetes, ELK) to files"),
+    "check": ("llmmon.commands.check", "run every offline checker (promtool, amtool, kubernetes-validate, PromQL) over a render"),
+    "router": ("llmmon.commands.router", "run the example LLM router, an instrumented traffic source"),
+    "up": ("llmmon.commands.up", "run the local stack: router + traffic, Prometheus, Alertmanager, webhook sink"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llmmon",
+        description="Observability as code for an LLM router. Every artifact is generated from "
+        "Python and checked by the real tool that consumes it.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args))
+    except SettingsError as exc:
+        print(f"llmmon {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

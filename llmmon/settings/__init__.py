@@ -1,0 +1,87 @@
+"""One typed, validated settings object per environment, read from ``Pulumi.<env>.yaml``.
+
+The Pulumi program and ``llmmon render`` both build their artifacts from this object, so
+a deploy and a local render can never disagree about thresholds, targets or sizes.
+Secret values are never read here: only the names of the ``secure:`` keys are recorded,
+and the stack layer fetches the values with ``pulumi.Config.require_secret``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from llmmon.settings.alerting import AlertingSettings
+from llmmon.settings.cluster import ClusterSettings
+from llmmon.settings.errors import SettingsError
+from llmmon.settings.logs import LoggingSettings
+from llmmon.settings.reader import Reader
+from llmmon.settings.router import RouterSettings
+
+PROJECT = "llm-router-monitoring"
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+SECTIONS = frozenset({"router", "alerting", "cluster", "logging"})
+
+__all__ = ["Settings", "SettingsError", "load_settings", "available_envs", "PROJECT", "PROJECT_DIR"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    router: RouterSettings
+    alerting: AlertingSettings
+    cluster: ClusterSettings
+    logging: LoggingSettings
+    #: Names (without project prefix) of the keys given as Pulumi secrets.
+    secret_keys: frozenset[str]
+
+    @classmethod
+    def from_config(cls, env: str, config: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> Settings:
+        """``config``: this project's keys with the ``llm-router-monitoring:`` prefix removed."""
+        r = Reader(env, {k: v for k, v in config.items() if k not in secret_keys})
+        r.reject_unknown(SECTIONS)
+        return cls(
+            env=env,
+            router=r.parse("router", RouterSettings.parse, required=True),
+            alerting=r.parse("alerting", AlertingSettings.parse),
+            cluster=r.parse("cluster", ClusterSettings.parse),
+            logging=r.parse("logging", LoggingSettings.parse),
+            secret_keys=secret_keys,
+        )
+
+
+def available_envs(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def split_stack_file(env: str, document: Any) -> tuple[dict[str, Any], frozenset[str]]:
+    """This project's config keys (prefix removed) and the names of those that are secrets."""
+    if not isinstance(document, Mapping) or not isinstance(document.get("config", {}), Mapping):
+        raise SettingsError(env, "config", "Pulumi stack file must be a mapping with a 'config' mapping")
+    config: dict[str, Any] = {}
+    secrets: set[str] = set()
+    for key, value in (document.get("config") or {}).items():
+        namespace, _, name = str(key).partition(":")
+        if namespace != PROJECT or not name:
+            continue  # other providers' config (kubernetes:context, ...) is not ours
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            secrets.add(name)
+        config[name] = value
+    return config, frozenset(secrets)
+
+
+def load_settings(env: str, project_dir: Path = PROJECT_DIR) -> Settings:
+    path = project_dir / f"Pulumi.{env}.yaml"
+    if not path.is_file():
+        envs = ", ".join(available_envs(project_dir)) or "none"
+        raise SettingsError(env, "<stack>", f"no stack file {path.name}; known environments: {envs}")
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SettingsError(env, "<stack>", f"{path.name} is not valid YAML: {exc}") from exc
+    config, secrets = split_stack_file(env, document)
+    return Settings.from_config(env, config, secrets)

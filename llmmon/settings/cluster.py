@@ -1,0 +1,15 @@
+"""Settings section placeholder: extended by the issue that owns this section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmmon.settings.reader import Reader
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    @classmethod
+    def parse(cls, r: Reader) -> ClusterSettings:
+        r.reject_unknown(frozenset())
+        return cls()

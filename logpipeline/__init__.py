@@ -1,0 +1,1 @@
+"""Logstash pipeline, Filebeat config and Kibana saved objects as Python."""

@@ -1,0 +1,58 @@
+"""Settings: every env loads; bad input names the key and the env."""
+
+import pytest
+import yaml
+
+from llmmon.settings import (
+    PROJECT_DIR,
+    Settings,
+    SettingsError,
+    available_envs,
+    load_settings,
+    split_stack_file,
+)
+
+
+def test_every_env_loads():
+    assert available_envs() == ["dev", "prod", "staging"]
+    for env in available_envs():
+        s = load_settings(env)
+        assert s.env == env
+        assert s.router.targets
+
+
+def test_unknown_env_is_a_clear_error():
+    with pytest.raises(SettingsError, match="known environments: dev, prod, staging"):
+        load_settings("qa")
+
+
+def _config(env="dev"):
+    doc = yaml.safe_load((PROJECT_DIR / f"Pulumi.{env}.yaml").read_text())
+    return split_stack_file(env, doc)[0]
+
+
+def test_malformed_key_names_key_and_env():
+    config = _config()
+    config["router"] = dict(config["router"], scrapeInterval="ten seconds")
+    with pytest.raises(SettingsError) as err:
+        Settings.from_config("staging", config)
+    assert "'staging'" in str(err.value) and "router.scrapeInterval" in str(err.value)
+
+
+def test_missing_and_unknown_keys_are_refused():
+    config = _config()
+    router = dict(config["router"])
+    del router["targets"]
+    with pytest.raises(SettingsError, match="router.targets.*missing"):
+        Settings.from_config("dev", dict(config, router=router))
+    with pytest.raises(SettingsError, match="router.scrapeIntervall.*unknown key"):
+        Settings.from_config("dev", dict(config, router=dict(config["router"], scrapeIntervall="1s")))
+    with pytest.raises(SettingsError, match="targets\\[0\\].*host:port"):
+        Settings.from_config("dev", dict(config, router=dict(config["router"], targets=["nohost"])))
+
+
+def test_secure_keys_are_recorded_by_name_only():
+    doc = {"config": {"llm-router-monitoring:grafanaAdminPassword": {"secure": "v1:abc"}, "kubernetes:context": "x"}}
+    config, secrets = split_stack_file("dev", doc)
+    assert secrets == {"grafanaAdminPassword"}
+    assert "kubernetes:context" not in config
