@@ -1,0 +1,93 @@
+"""Thin wrappers over the real tools that consume our artifacts.
+
+Tests and ``llmmon check`` both call these; nothing here imitates a tool, it only runs it
+and reports what it said. A missing binary is a clear error naming the Debian package.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+#: binary -> Debian package that provides it.
+PACKAGES = {
+    "promtool": "prometheus",
+    "prometheus": "prometheus",
+    "amtool": "prometheus-alertmanager",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+}
+
+
+class MissingTool(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    output: str
+
+    def raise_for_failure(self) -> None:
+        if not self.ok:
+            raise AssertionError(f"{self.name} failed:\n{self.output}")
+
+
+def require(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        package = PACKAGES.get(binary, binary)
+        raise MissingTool(f"{binary} not found on PATH; install it with: apt-get install {package}")
+    return path
+
+
+def run_tool(name: str, argv: Sequence[str], timeout: float = 120, stdin: str | None = None) -> CheckResult:
+    exe = argv[0] if argv[0] == sys.executable else require(argv[0])
+    proc = subprocess.run(
+        [exe, *argv[1:]], capture_output=True, text=True, timeout=timeout, input=stdin, check=False
+    )
+    return CheckResult(name, proc.returncode == 0, (proc.stdout + proc.stderr).strip())
+
+
+def promtool_check_rules(paths: Sequence[Path]) -> CheckResult:
+    return run_tool("promtool check rules", ["promtool", "check", "rules", *map(str, paths)])
+
+
+def promtool_test_rules(paths: Sequence[Path]) -> CheckResult:
+    return run_tool("promtool test rules", ["promtool", "test", "rules", *map(str, paths)])
+
+
+def promtool_check_config(path: Path) -> CheckResult:
+    return run_tool("promtool check config", ["promtool", "check", "config", str(path)])
+
+
+def promtool_check_metrics(exposition: str) -> CheckResult:
+    """promtool exits 0 on lint warnings too; any output line is treated as a failure."""
+    result = run_tool("promtool check metrics", ["promtool", "check", "metrics"], stdin=exposition)
+    return CheckResult(result.name, result.ok and not result.output, result.output)
+
+
+def amtool_check_config(path: Path) -> CheckResult:
+    return run_tool("amtool check-config", ["amtool", "check-config", str(path)])
+
+
+def amtool_route(path: Path, labels: dict[str, str], expect_receivers: Sequence[str]) -> CheckResult:
+    """``amtool config routes test --verify.receivers``: labels must route to exactly these receivers."""
+    argv = [
+        "amtool", "config", "routes", "test", f"--config.file={path}",
+        f"--verify.receivers={','.join(expect_receivers)}",
+        *(f"{k}={v}" for k, v in sorted(labels.items())),
+    ]
+    return run_tool(f"amtool routes test {labels}", argv)
+
+
+def kubernetes_validate(paths: Sequence[Path], kubernetes_version: str) -> CheckResult:
+    argv = [
+        sys.executable, "-m", "kubernetes_validate", "--strict",
+        "--kubernetes-version", kubernetes_version, *map(str, paths),
+    ]
+    return run_tool("kubernetes-validate --strict", argv, timeout=600)
