@@ -64,7 +64,7 @@ def write(artifacts: dict[str, str], out_dir: Path) -> list[Path]:
 def _is_rendered(path: Path, out_dir: Path) -> bool:
     # Only prune inside the folders a render owns, never unrelated files (state.json, data/).
     top = path.relative_to(out_dir).parts[0]
-    return top in {"prometheus", "alertmanager", "grafana", "kubernetes", "logstash", "filebeat", "kibana"}
+    return top in {"prometheus", "alertmanager", "grafana", "kubernetes", "logstash", "filebeat", "kibana", "elasticsearch"}
 
 
 def render_env(env: str, out_dir: Path) -> list[Path]:

@@ -1,0 +1,253 @@
+"""OpenTelemetry tracing: an HTTP server span per request, a GenAI client span per inference.
+
+* ``setup_tracing`` builds a TracerProvider; the OTLP/HTTP exporter is configured by the
+  standard ``OTEL_*`` variables (``OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT``, ``_HEADERS``,
+  ``OTEL_TRACES_SAMPLER``, ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_SDK_DISABLED``).
+* ``TracingMiddleware`` (pure ASGI) continues a W3C ``traceparent`` and makes the request span
+  current, so log lines written while handling the request carry its ``trace.id``.
+* ``TracingObserver`` (InferenceObserver) opens the inference span with GenAI semantic-
+  convention attributes; the logger puts that span's ids on the inference log lines.
+* ``current_ids``/``current_trace_exemplar`` work without the SDK (the logger and the metrics
+  collector call them); they return None when OpenTelemetry is not installed or no span is active.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from app_instrumentation import logs_fields as F
+from app_instrumentation.catalog import UNKNOWN_ROUTE
+from app_instrumentation.error_tracking import INFERENCE_ERROR, classify
+from app_instrumentation.routes import RouteTemplates
+
+try:  # the tracing extra is optional: logs still work without it
+    from opentelemetry import propagate, trace
+    from opentelemetry.trace import SpanKind, StatusCode
+except ImportError:  # pragma: no cover - exercised only without the extra
+    trace = None  # type: ignore[assignment]
+
+#: False without the tracing extra: no spans, no trace ids, logs still work.
+AVAILABLE = trace is not None
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    from app_instrumentation.events import InferenceContext, InferenceResult
+
+ASGIApp = Callable[..., Any]
+INSTRUMENTATION_NAME = "app_instrumentation"
+#: Key under ``InferenceContext.attributes`` holding the inference span (left there after it
+#: ends, so observers called later, like the logger, can still read its ids).
+SPAN_ATTRIBUTE = "otel.span"
+
+
+def current_ids() -> tuple[str, str] | None:
+    """(trace id, span id) of the current span as lowercase hex, or None."""
+    return None if trace is None else span_ids(trace.get_current_span())
+
+
+def span_ids(span: Any) -> tuple[str, str] | None:
+    """(trace id, span id) of a span object, or None if it is not a valid span."""
+    if trace is None or span is None:
+        return None
+    ctx = span.get_span_context()
+    if not ctx.is_valid:
+        return None
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
+
+
+def current_trace_exemplar(
+    ctx: InferenceContext | None = None, scope: Mapping[str, Any] | None = None
+) -> dict[str, str] | None:
+    """Exemplar labels for ``Histogram.observe(v, exemplar=...)``; None outside a sampled span.
+
+    The span is the inference span of ``ctx`` (opened by ``TracingObserver``), else the
+    request span ``TracingMiddleware`` left in an ASGI ``scope`` (for middleware outside it,
+    observing after the span ended), else the current span. prometheus_client only exposes
+    exemplars in the OpenMetrics format; the labels stay under OpenMetrics' 128-character limit.
+    """
+    if trace is None:
+        return None
+    span = ctx.attributes.get(SPAN_ATTRIBUTE) if ctx is not None else None
+    if span is None and scope is not None:
+        span = (scope.get("state") or {}).get(SPAN_ATTRIBUTE)
+    span_context = (span or trace.get_current_span()).get_span_context()
+    if not span_context.is_valid or not span_context.trace_flags.sampled:
+        return None
+    return {"trace_id": format(span_context.trace_id, "032x"), "span_id": format(span_context.span_id, "016x")}
+
+
+def otlp_exporter_from_env(environ: Mapping[str, str] = os.environ) -> SpanExporter | None:
+    """An OTLP/HTTP exporter when an OTLP endpoint is configured and not switched off."""
+    exporters = {e.strip() for e in environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")}
+    endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if "otlp" not in exporters or not endpoint:
+        return None  # no collector configured: do not retry against a default localhost:4318
+    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    if protocol not in (None, "", "http/protobuf"):
+        raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: only http/protobuf is supported")
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()  # reads endpoint, headers, timeout, compression from OTEL_* itself
+
+
+def setup_tracing(
+    service_name: str = "llm-router",
+    service_version: str = "0.0.0",
+    environment: str = "development",
+    exporter: SpanExporter | None = None,
+    set_global: bool = True,
+    environ: Mapping[str, str] = os.environ,
+) -> TracerProvider | None:
+    """A TracerProvider with a batch OTLP exporter (or ``exporter``); None if OTEL_SDK_DISABLED
+    or the tracing extra is not installed."""
+    if not AVAILABLE or environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return None
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    attributes = {"service.version": service_version, "deployment.environment.name": environment}
+    if not environ.get("OTEL_SERVICE_NAME"):
+        attributes["service.name"] = service_name  # the standard variable wins over our default
+    provider = TracerProvider(resource=Resource.create(attributes))
+    exporter = exporter or otlp_exporter_from_env(environ)
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    if set_global:
+        trace.set_tracer_provider(provider)
+    return provider
+
+
+def _tracer(provider: Any | None) -> Any:
+    return (provider or trace.get_tracer_provider()).get_tracer(INSTRUMENTATION_NAME)
+
+
+def error_type(exc: BaseException) -> str:
+    """Semantic conventions: the fully qualified exception class name."""
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+class TracingObserver:
+    """One CLIENT span per inference, named ``{gen_ai.operation.name} {gen_ai.request.model}``."""
+
+    operation = "chat"
+
+    def __init__(self, tracer_provider: Any | None = None) -> None:
+        self.tracer = _tracer(tracer_provider)
+
+    def on_start(self, ctx: InferenceContext) -> None:
+        attributes = {
+            F.GEN_AI_OPERATION.path: self.operation,
+            F.GEN_AI_REQUEST_MODEL.path: ctx.model,
+            F.INFERENCE_ID.path: ctx.request_id,
+            F.INFERENCE_STRATEGY.path: ctx.strategy,
+        }
+        provider = ctx.attributes.get("provider") or ctx.backend
+        if provider:
+            attributes[F.GEN_AI_PROVIDER.path] = str(provider)
+        # Not made current: the router may complete the inference in another task (streaming),
+        # where detaching a context token fails. The span travels on the context instead.
+        ctx.attributes[SPAN_ATTRIBUTE] = self.tracer.start_span(
+            f"{self.operation} {ctx.model}", kind=SpanKind.CLIENT, attributes=attributes
+        )
+
+    @staticmethod
+    def _open_span(ctx: InferenceContext) -> Any | None:
+        span = ctx.attributes.get(SPAN_ATTRIBUTE)
+        return span if span is not None and span.is_recording() else None
+
+    def on_complete(self, ctx: InferenceContext, result: InferenceResult) -> None:
+        span = self._open_span(ctx)
+        if span is None:
+            return
+        span.set_attributes(
+            {
+                F.GEN_AI_RESPONSE_MODEL.path: result.model,
+                F.GEN_AI_PROVIDER.path: str(ctx.attributes.get("provider") or result.backend),
+                F.GEN_AI_INPUT_TOKENS.path: result.prompt_tokens or ctx.prompt_tokens,
+                F.GEN_AI_OUTPUT_TOKENS.path: result.output_tokens,
+                F.GEN_AI_FINISH_REASONS.path: [result.finish_reason],
+                F.INFERENCE_BACKEND.path: result.backend,
+                F.INFERENCE_CACHED.path: result.cached,
+            }
+        )
+        span.end()
+
+    def on_error(self, ctx: InferenceContext, exc: BaseException) -> None:
+        span = self._open_span(ctx)
+        if span is None:
+            return
+        span.record_exception(exc)
+        span.set_attributes({"error.type": error_type(exc), F.ERROR_CODE.path: classify(exc, INFERENCE_ERROR)})
+        span.set_status(StatusCode.ERROR, str(exc)[:200])
+        span.end()
+
+
+class TracingMiddleware:
+    """Pure ASGI: a SERVER span per HTTP request, current while the app runs.
+
+    ``routes`` (the metrics middleware's ``RouteTemplates``) names the span ``{method} {route}``;
+    without a matching template the span is named by method only, as the semantic
+    conventions ask when no low-cardinality route is known.
+    """
+
+    def __init__(self, app: ASGIApp, tracer_provider: Any | None = None, routes: RouteTemplates | None = None) -> None:
+        self.app = app
+        self.tracer = _tracer(tracer_provider)
+        self.routes = routes
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        method = scope.get("method", "GET")
+        attributes: dict[str, Any] = {
+            "http.request.method": method,
+            "url.path": scope.get("path", ""),
+            "url.scheme": scope.get("scheme", "http"),
+            "network.protocol.version": scope.get("http_version", "1.1"),
+        }
+        if "user-agent" in headers:
+            attributes["user_agent.original"] = headers["user-agent"]
+        if scope.get("client"):
+            attributes["client.address"] = scope["client"][0]
+        span = self.tracer.start_span(
+            method, context=propagate.extract(headers), kind=SpanKind.SERVER, attributes=attributes
+        )
+        # Outer middleware (HTTP metrics) observes after the span ended: leave it in the scope.
+        scope.setdefault("state", {})[SPAN_ATTRIBUTE] = span
+        status: dict[str, int] = {}
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+                await self.app(scope, receive, send_wrapper)
+        except BaseException as exc:
+            span.record_exception(exc)
+            span.set_attribute("error.type", error_type(exc))
+            span.set_status(StatusCode.ERROR)
+            raise
+        finally:
+            self._finish(span, scope, method, status.get("code"))
+
+    def _finish(self, span: Any, scope: Mapping[str, Any], method: str, code: int | None) -> None:
+        route = self.routes.match(scope.get("path", "")) if self.routes is not None else UNKNOWN_ROUTE
+        if route != UNKNOWN_ROUTE:
+            span.set_attribute("http.route", route)
+            span.update_name(f"{method} {route}")
+        if code is not None:
+            span.set_attribute("http.response.status_code", code)
+            if code >= 500:
+                span.set_attribute("error.type", str(code))
+                span.set_status(StatusCode.ERROR)
+        span.end()

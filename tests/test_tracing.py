@@ -1,0 +1,259 @@
+"""Tracing: GenAI inference spans, HTTP server spans, log correlation, OTLP/HTTP export, exemplars."""
+
+import re
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as GA
+from opentelemetry.trace import SpanKind, StatusCode
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from app_instrumentation import logs_fields as F
+from app_instrumentation.events import InferenceContext, InferenceResult
+from app_instrumentation.logs import LogConfig
+from app_instrumentation.logs_fields import Stream
+from app_instrumentation.logs_middleware import AccessLogMiddleware
+from app_instrumentation.logs_wiring import Observability
+from app_instrumentation.routes import RouteTemplates
+from app_instrumentation.tracing import (
+    TracingMiddleware,
+    TracingObserver,
+    current_ids,
+    current_trace_exemplar,
+    otlp_exporter_from_env,
+    setup_tracing,
+)
+from tests.test_logs_support import CaptureSink, capture_logger, http_receiver, leaf
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def traced():
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield provider, exporter
+    provider.shutdown()
+
+
+def test_field_names_are_the_semantic_convention_names():
+    assert F.GEN_AI_OPERATION.path == GA.GEN_AI_OPERATION_NAME
+    assert F.GEN_AI_PROVIDER.path == GA.GEN_AI_PROVIDER_NAME
+    assert F.GEN_AI_REQUEST_MODEL.path == GA.GEN_AI_REQUEST_MODEL
+    assert F.GEN_AI_RESPONSE_MODEL.path == GA.GEN_AI_RESPONSE_MODEL
+    assert F.GEN_AI_INPUT_TOKENS.path == GA.GEN_AI_USAGE_INPUT_TOKENS
+    assert F.GEN_AI_OUTPUT_TOKENS.path == GA.GEN_AI_USAGE_OUTPUT_TOKENS
+    assert F.GEN_AI_FINISH_REASONS.path == GA.GEN_AI_RESPONSE_FINISH_REASONS
+
+
+def test_inference_span_has_genai_attributes(traced):
+    provider, exporter = traced
+    observer = TracingObserver(provider)
+    ctx = InferenceContext("llama-3-8b", "quick", "vllm", prompt_tokens=9)
+    observer.on_start(ctx)
+    observer.on_complete(ctx, InferenceResult("llama-3-8b-q4", "vllm", 21, 0.8, prompt_tokens=9, finish_reason="length"))
+    observer.on_complete(ctx, InferenceResult("x", "y", 1, 1.0))  # a second completion is ignored
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "chat llama-3-8b" and span.kind is SpanKind.CLIENT
+    a = span.attributes
+    assert a[GA.GEN_AI_OPERATION_NAME] == "chat" and a[GA.GEN_AI_PROVIDER_NAME] == "vllm"
+    assert a[GA.GEN_AI_REQUEST_MODEL] == "llama-3-8b" and a[GA.GEN_AI_RESPONSE_MODEL] == "llama-3-8b-q4"
+    assert a[GA.GEN_AI_USAGE_INPUT_TOKENS] == 9 and a[GA.GEN_AI_USAGE_OUTPUT_TOKENS] == 21
+    assert tuple(a[GA.GEN_AI_RESPONSE_FINISH_REASONS]) == ("length",)
+    assert span.status.status_code is StatusCode.UNSET
+
+
+def test_inference_error_span(traced):
+    provider, exporter = traced
+    observer = TracingObserver(provider)
+    ctx = InferenceContext("llama-3-8b", "quick", "openai")
+    observer.on_start(ctx)
+    observer.on_error(ctx, TimeoutError("no answer"))
+    (span,) = exporter.get_finished_spans()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "TimeoutError" and span.attributes["error.code"] == "backend_timeout"
+    assert [e.name for e in span.events] == ["exception"]
+
+
+def _hello_app(logger):
+    async def hello(request):
+        logger.info("in handler")
+        return PlainTextResponse("hi")
+
+    return Starlette(routes=[Route("/hello/{name}", hello)])
+
+
+def test_http_span_continues_traceparent_and_logs_carry_its_ids(traced):
+    provider, exporter = traced
+    logger, sink = capture_logger()
+    app = TracingMiddleware(AccessLogMiddleware(_hello_app(logger), logger), provider, RouteTemplates(["/hello/{name}"]))
+    response = TestClient(app).get("/hello/bob?x=1", headers={"traceparent": TRACEPARENT, "user-agent": "t/1"})
+    assert response.status_code == 200
+    logger.shutdown()
+    (span,) = exporter.get_finished_spans()
+    assert span.kind is SpanKind.SERVER and span.name == "GET /hello/{name}"
+    assert format(span.context.trace_id, "032x") == TRACEPARENT.split("-")[1]
+    assert format(span.parent.span_id, "016x") == TRACEPARENT.split("-")[2]
+    assert span.attributes["http.route"] == "/hello/{name}" and span.attributes["http.response.status_code"] == 200
+    assert span.attributes["user_agent.original"] == "t/1"
+    handler_line, access_line = sink.events()
+    for line in (handler_line, access_line):
+        assert leaf(line, "trace.id") == format(span.context.trace_id, "032x")
+        assert leaf(line, "span.id") == format(span.context.span_id, "016x")
+    assert current_ids() is None, "the request span does not leak out of the request"
+
+
+def test_server_error_marks_span(traced):
+    provider, exporter = traced
+
+    async def boom(request):
+        raise RuntimeError("kaput")
+
+    app = TracingMiddleware(Starlette(routes=[Route("/boom", boom)]), provider)
+    assert TestClient(app, raise_server_exceptions=False).get("/boom").status_code == 500
+    (span,) = exporter.get_finished_spans()
+    assert span.status.status_code is StatusCode.ERROR and span.name == "GET"
+    assert span.attributes["error.type"] in ("RuntimeError", "500")
+
+
+def _router(provider, **config):
+    from llmmon.example_router.app import create_app
+    from llmmon.example_router.config import RouterConfig
+
+    sink = CaptureSink()
+    obs = Observability(LogConfig(**config), provider, sink=sink, environ={})
+    app = create_app(RouterConfig(seed=7), observers=obs.observers, wrappers=obs.wrappers())
+    obs.bind(app.collector, app.routes)
+    return app, obs, sink
+
+
+def test_example_router_request_logs_carry_the_exported_trace_id(traced):
+    provider, exporter = traced
+    app, obs, sink = _router(provider)
+    with TestClient(app) as client:
+        response = client.post("/api/generate", json={"prompt": "hello there", "model": "llama-3-8b"})
+    assert response.status_code == 200, response.text
+    obs.shutdown()
+    spans = exporter.get_finished_spans()
+    (server,) = [s for s in spans if s.kind is SpanKind.SERVER and s.name == "POST /api/generate"]
+    (inference,) = [s for s in spans if s.kind is SpanKind.CLIENT]
+    trace_id = format(server.context.trace_id, "032x")
+    assert inference.parent.span_id == server.context.span_id
+    (access,) = [e for e in sink.events(Stream.ACCESS) if leaf(e, "url.path") == "/api/generate"]
+    assert leaf(access, "trace.id") == trace_id and leaf(access, "span.id") == format(server.context.span_id, "016x")
+    inference_lines = [e for e in sink.events() if leaf(e, "llm.inference.id")]
+    assert {leaf(e, "event.action") for e in inference_lines} >= {"inference_start", "inference_complete"}
+    for line in inference_lines:
+        assert leaf(line, "trace.id") == trace_id
+        assert leaf(line, "span.id") == format(inference.context.span_id, "016x")
+
+
+def test_example_router_failed_inference_is_logged_traced_and_counted(traced):
+    provider, exporter = traced
+    app, obs, sink = _router(provider)
+    with TestClient(app) as client:
+        assert client.post("/admin/faults", json={"outage": ["*"]}).status_code == 200
+        response = client.post("/api/generate", json={"prompt": "hello", "model": "llama-3-8b"})
+    assert response.status_code >= 500
+    obs.shutdown()
+    (error_line,) = [e for e in sink.events(Stream.ERROR) if leaf(e, "event.action") == "inference_error"]
+    (inference,) = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.CLIENT]
+    assert leaf(error_line, "trace.id") == format(inference.context.trace_id, "032x")
+    assert inference.status.status_code is StatusCode.ERROR
+    assert leaf(error_line, "error.grouping_key") and leaf(error_line, "error.stack_trace")
+
+
+def test_otlp_http_export_reaches_a_local_receiver(monkeypatch):
+    with http_receiver() as receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{receiver.url}/v1/traces")
+        monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+        monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)
+        provider = setup_tracing("llm-router-test", "9.9.9", "test", set_global=False)
+        with provider.get_tracer("t").start_as_current_span("exported-span"):
+            pass
+        assert provider.force_flush(10_000)
+        provider.shutdown()
+        assert receiver.got_one.wait(10)
+    (request,) = receiver.requests
+    assert request.method == "POST" and request.path == "/v1/traces"
+    assert request.headers["content-type"] == "application/x-protobuf"
+    body = ExportTraceServiceRequest.FromString(request.body)
+    (resource_spans,) = body.resource_spans
+    service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+    assert service["service.name"] == "llm-router-test" and service["deployment.environment.name"] == "test"
+    assert [s.name for ss in resource_spans.scope_spans for s in ss.spans] == ["exported-span"]
+
+
+def test_exporter_only_when_configured():
+    assert otlp_exporter_from_env({}) is None
+    assert otlp_exporter_from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_TRACES_EXPORTER": "none"}) is None
+    with pytest.raises(ValueError, match="only http/protobuf"):
+        otlp_exporter_from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    assert setup_tracing(environ={"OTEL_SDK_DISABLED": "true"}, set_global=False) is None
+
+
+def test_trace_exemplar_for_openmetrics(traced):
+    provider, _ = traced
+    registry = CollectorRegistry()
+    histogram = Histogram("llm_router_test_seconds", "t", registry=registry)
+    assert current_trace_exemplar() is None
+    with provider.get_tracer("t").start_as_current_span("s") as span:
+        exemplar = current_trace_exemplar()
+        histogram.observe(0.3, exemplar=exemplar)
+    assert exemplar["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert len("".join(f"{k}{v}" for k, v in exemplar.items())) <= 128, "OpenMetrics exemplar label limit"
+    text = openmetrics_latest(registry).decode()
+    assert re.search(r'_bucket\{le="0\.5"\} 1\.0 # \{span_id="[0-9a-f]{16}",trace_id="' + exemplar["trace_id"], text)
+
+
+def test_exemplar_from_the_inference_span(traced):
+    provider, _ = traced
+    observer = TracingObserver(provider)
+    ctx = InferenceContext("llama-3-8b", "quick", "vllm")
+    assert current_trace_exemplar(ctx) is None, "no span opened yet"
+    observer.on_start(ctx)
+    exemplar = current_trace_exemplar(ctx)
+    observer.on_complete(ctx, InferenceResult("llama-3-8b", "vllm", 3, 0.1))
+    span = ctx.attributes["otel.span"]
+    assert exemplar == {"trace_id": format(span.context.trace_id, "032x"), "span_id": format(span.context.span_id, "016x")}
+
+
+def test_example_router_streaming_inference_is_traced_and_logged(traced, caplog):
+    provider, exporter = traced
+    app, obs, sink = _router(provider)
+    with TestClient(app) as client:
+        response = client.post("/api/generate", json={"prompt": "stream it", "model": "llama-3-8b", "stream": True})
+        assert response.status_code == 200 and '"done": true' in response.text
+    obs.shutdown()
+    (inference,) = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.CLIENT]
+    assert inference.attributes[GA.GEN_AI_USAGE_OUTPUT_TOKENS] > 0, "completed in the streaming task, still ended"
+    (complete,) = [e for e in sink.events(Stream.APPLICATION) if leaf(e, "event.action") == "inference_complete"]
+    assert leaf(complete, "span.id") == format(inference.context.span_id, "016x")
+    assert "Failed to detach context" not in caplog.text
+
+
+def test_exemplar_for_middleware_outside_the_tracing_middleware(traced):
+    provider, exporter = traced
+    seen = {}
+
+    def outer(app):
+        async def wrapper(scope, receive, send):
+            await app(scope, receive, send)
+            seen["exemplar"] = current_trace_exemplar(scope=scope)  # the span has ended here
+
+        return wrapper
+
+    logger, _ = capture_logger()
+    app = outer(TracingMiddleware(_hello_app(logger), provider))
+    assert TestClient(app).get("/hello/x").status_code == 200
+    (span,) = exporter.get_finished_spans()
+    assert seen["exemplar"]["trace_id"] == format(span.context.trace_id, "032x")
