@@ -1,0 +1,54 @@
+"""LLM Model Performance: the seed's second dashboard, per model.
+
+Fixes against the seed: the tokens-per-second quantile keeps ``model`` in its ``sum by``
+(the seed's legend ``{{model}}`` was empty), memory is shown in bytes with a byte unit
+instead of a hand division, the load-time heatmap sums buckets by ``le`` (the seed drew one
+row per model and bucket).
+"""
+
+from __future__ import annotations
+
+from grafanalib import core as g
+
+from app_instrumentation import catalog as c
+from dashboards import panels as p
+from dashboards import promql as q
+from dashboards import uids
+from dashboards.base import dashboard
+from dashboards.overview import INFERENCE_LATENCY_STEPS
+
+BY_MODEL = ["model"]
+
+
+def build() -> g.Dashboard:
+    return dashboard(
+        uids.MODEL_PERFORMANCE,
+        "LLM Model Performance",
+        "Usage, speed, latency, errors and memory per model.",
+        [
+            p.pie("Inference share by model", p.Query(q.sum_rate(c.INFERENCE, BY_MODEL), "{{model}}"), unit="reqps"),
+            p.timeseries("Inferences by strategy",
+                         p.Query(q.sum_rate(c.INFERENCE, ["strategy"]), "{{strategy}}"), unit="reqps", stacked=True),
+            p.timeseries("Inference latency p95 by model",
+                         p.Query(q.quantile(0.95, c.INFERENCE_DURATION, BY_MODEL), "{{model}}"),
+                         unit="s", thresholds=INFERENCE_LATENCY_STEPS),
+            p.timeseries("Median tokens per second by model",
+                         p.Query(q.quantile(0.5, c.TOKENS_PER_SECOND, BY_MODEL), "{{model}}"),
+                         unit=p.TOKENS_PER_SECOND,
+                         description="Median over requests of each request's generation speed."),
+            p.timeseries("Inference error ratio by model",
+                         p.Query(q.share(c.INFERENCE, {"status": "error"}, BY_MODEL), "{{model}}"),
+                         unit=p.RATIO, max_value=1, thresholds=p.steps("green", (0.05, "yellow"), (0.1, "red"))),
+            p.timeseries("Cached answer ratio by model",
+                         p.Query(q.share(c.INFERENCE, {"cached": "true"}, BY_MODEL), "{{model}}"),
+                         unit=p.RATIO, max_value=1),
+            p.timeseries("Model memory",
+                         p.Query(q.agg("sum", q.series(c.MODEL_MEMORY), ["model", "format"]),
+                                 "{{model}} ({{format}})"),
+                         unit="bytes", width=24),
+            p.heatmap("Model load time distribution",
+                      q.agg("sum", q.over_window("increase", c.MODEL_LOAD_DURATION, c.MODEL_LOAD_DURATION.bucket),
+                            ["le"]),
+                      unit="s"),
+        ],
+    )

@@ -1,0 +1,143 @@
+"""Every panel query returns data from a real Prometheus holding one sample series per catalog label set.
+
+Offline and cheap: a tiny TSDB is built with ``promtool tsdb create-blocks-from openmetrics``
+from series generated out of the catalog (every enum value, one value for open labels) and
+the SLO recording rules' names and labels, then ``prometheus`` serves it on a free loopback port. This
+catches what a parser cannot: vector matching that drops every series, a label filter that
+can never match, a function applied to the wrong type. The live test against the example
+router (other engineer's) covers real label values.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from alerts import recording
+from app_instrumentation import catalog
+from app_instrumentation.catalog import Kind, MetricSpec
+from dashboards.queries import all_queries
+from llmmon.checkers import require
+from llmmon.localstack.ports import HOST, free_port
+
+pytestmark = pytest.mark.live
+
+STEP_S = 15
+POINTS = 40  # 10 minutes of samples
+TARGET = {"job": "llm-router", "instance": "127.0.0.1:9"}
+
+
+def label_sets(spec: MetricSpec) -> Iterator[dict[str, str]]:
+    """Every combination of enum values; open-ended labels get one value."""
+    choices = [spec.enums.get(label, ("x",)) for label in spec.labels]
+    for values in itertools.product(*choices):
+        yield {**TARGET, **dict(zip(spec.labels, values, strict=True))}
+
+
+def fmt(name: str, labels: dict[str, str], value: float, ts: int) -> str:
+    body = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{name}{{{body}}} {value:g} {ts}"
+
+
+def family(spec: MetricSpec, start: int) -> list[str]:
+    family_name = spec.base_name
+    lines = [f"# TYPE {family_name} {spec.kind.value}"]
+    for labels in label_sets(spec):
+        for i in range(POINTS):
+            ts = start + i * STEP_S
+            if spec.kind is Kind.COUNTER:
+                lines.append(fmt(spec.name, labels, i * 3, ts))
+            elif spec.kind is Kind.GAUGE:
+                lines.append(fmt(spec.name, labels, start if spec is catalog.PROCESS_START_TIME else 1, ts))
+            else:
+                for j, le in enumerate([*map(str, spec.buckets or ()), "+Inf"]):
+                    lines.append(fmt(spec.bucket, {**labels, "le": le}, i * (j + 1), ts))
+                lines.append(fmt(spec.sum, labels, i * 0.5, ts))
+                lines.append(fmt(spec.count, labels, i * (len(spec.buckets or ()) + 1), ts))
+    return lines
+
+
+def rule_series(name: str, start: int) -> list[str]:
+    """Recording-rule output as Sloth labels it: per SLO, window rules with ``sloth_window``."""
+    lines = [f"# TYPE {name} gauge"]
+    for slo in recording.SLO_NAMES:
+        labels = {"sloth_service": recording.SLO_SERVICE, "sloth_slo": slo, "sloth_id": f"{recording.SLO_SERVICE}-{slo}"}
+        if name.startswith("slo:sli_error:"):
+            labels["sloth_window"] = name.rsplit("ratio_rate", 1)[1]
+        lines += [fmt(name, labels, 0.01, start + i * STEP_S) for i in range(POINTS)]
+    return lines
+
+
+def openmetrics(start: int) -> str:
+    lines = [line for spec in catalog.METRICS for line in family(spec, start)]
+    lines += [line for name in sorted(recording.SLO_RULE_NAMES) for line in rule_series(name, start)]
+    return "\n".join([*lines, "# EOF", ""])
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback only
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """(base URL, evaluation time) of a Prometheus serving the generated TSDB."""
+    promtool, binary = require("promtool"), require("prometheus")
+    root = tmp_path_factory.mktemp("prom")
+    start = (int(time.time()) // 3600 - 2) * 3600  # whole hours: one block, well in the past
+    (root / "data.om").write_text(openmetrics(start))
+    subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(root / "data.om"), str(root / "tsdb")],
+                   check=True, capture_output=True, timeout=120)
+    (root / "prometheus.yml").write_text("global: {}\n")
+    port = free_port()
+    log = (root / "prometheus.log").open("wb")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'tsdb'}",
+         f"--web.listen-address={HOST}:{port}", "--storage.tsdb.retention.time=100y"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/-/ready", timeout=2).close()  # noqa: S310
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"prometheus did not start:\n{(root / 'prometheus.log').read_text()}") from None
+                time.sleep(0.2)
+        yield base, start + (POINTS - 1) * STEP_S
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_every_panel_query_returns_data(prometheus):
+    base, at = prometheus
+    failures = []
+    for query in all_queries(rate_interval="2m"):
+        params = urllib.parse.urlencode({"query": query.expr, "time": at})
+        answer = get_json(f"{base}/api/v1/query?{params}")
+        if answer.get("status") != "success" or not answer["data"]["result"]:
+            failures.append(f"{query.dashboard_uid} / {query.panel_title}: {query.expr} -> {answer}")
+    assert failures == []
+
+
+def test_the_check_fails_for_a_series_that_is_not_there(prometheus):
+    base, at = prometheus
+    params = urllib.parse.urlencode({"query": 'sum(rate(llm_router_inference_total{status="timeout"}[2m]))',
+                                     "time": at})
+    assert get_json(f"{base}/api/v1/query?{params}")["data"]["result"] == []

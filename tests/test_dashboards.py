@@ -1,0 +1,179 @@
+"""Dashboards: fixed uids, layout, units, variables, links and byte-stable JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from grafanalib._gen import DashboardEncoder
+
+from dashboards import uids
+from dashboards.definitions import as_dict, build_all
+from dashboards.layout import GRID_WIDTH, place
+from dashboards.panels import row, stat, timeseries
+from dashboards.queries import BUILTINS, panels, raw_queries, variables_used
+from dashboards.render import artifacts
+from llmmon.settings import load_settings
+
+EXPECTED_UIDS = {uids.OVERVIEW, uids.MODEL_PERFORMANCE, uids.SYSTEM, uids.QOS, uids.SLO}
+DASHBOARDS = [as_dict(d) for d in build_all()]
+
+
+def ids(dashboards: list[dict]) -> list[str]:
+    return [d["uid"] for d in dashboards]
+
+
+def test_the_five_contract_uids_exist():
+    assert set(ids(DASHBOARDS)) == EXPECTED_UIDS
+    assert EXPECTED_UIDS == {
+        "llm-router-overview", "llm-model-performance", "llm-router-system", "llm-qos", "llm-slo",
+    }
+
+
+@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=ids(DASHBOARDS))
+def test_panel_ids_are_unique(dashboard):
+    panel_ids = [p["id"] for p in panels(dashboard)]
+    assert len(panel_ids) == len(set(panel_ids)) and None not in panel_ids
+
+
+@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=ids(DASHBOARDS))
+def test_panel_titles_are_unique_so_a_query_failure_names_one_panel(dashboard):
+    titles = [p["title"] for p in panels(dashboard)]
+    assert len(titles) == len(set(titles))
+
+
+def cells(panel: dict) -> set[tuple[int, int]]:
+    pos = panel["gridPos"]
+    return {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
+
+
+def overlaps(panel_list: list[dict]) -> list[tuple[str, str]]:
+    taken: dict[tuple[int, int], str] = {}
+    clashes = []
+    for panel in panel_list:
+        for cell in cells(panel):
+            if cell in taken:
+                clashes.append((taken[cell], panel["title"]))
+            taken[cell] = panel["title"]
+    return clashes
+
+
+@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=ids(DASHBOARDS))
+def test_grid_has_no_overlap_and_fits_24_columns(dashboard):
+    for panel in panels(dashboard):
+        pos = panel["gridPos"]
+        assert 0 < pos["w"] and pos["x"] + pos["w"] <= GRID_WIDTH, panel["title"]
+    assert overlaps(list(panels(dashboard))) == []
+
+
+def test_overlap_check_catches_a_clash():
+    a = {"title": "a", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8}}
+    b = {"title": "b", "gridPos": {"x": 6, "y": 4, "w": 12, "h": 8}}
+    assert overlaps([a, b]) == [("a", "b")] * 24
+
+
+def test_layout_wraps_at_24_columns_and_rows_start_a_line():
+    placed = [json.loads(json.dumps(p, cls=DashboardEncoder)) for p in place([
+        stat("a", "1", unit="s", thresholds=[], width=16),
+        stat("b", "1", unit="s", thresholds=[], width=16, height=6),
+        stat("c", "1", unit="s", thresholds=[], width=8),
+        row("section"),
+        stat("d", "1", unit="s", thresholds=[], width=4),
+    ])]
+    positions = [(p["title"], p["gridPos"]["x"], p["gridPos"]["y"]) for p in placed]
+    assert positions == [("a", 0, 0), ("b", 0, 4), ("c", 16, 4), ("section", 0, 10), ("d", 0, 11)]
+    assert [p["id"] for p in placed] == [1, 2, 3, 4, 5]
+    with pytest.raises(ValueError, match="width 25"):
+        place([stat("wide", "1", unit="s", thresholds=[], width=25)])
+
+
+@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=ids(DASHBOARDS))
+def test_timeseries_and_stat_panels_have_a_unit_and_thresholds(dashboard):
+    for panel in panels(dashboard):
+        if panel["type"] in {"timeseries", "stat"}:
+            defaults = panel["fieldConfig"]["defaults"]
+            assert defaults["unit"], panel["title"]
+            assert defaults["thresholds"]["steps"][0]["value"] is None, panel["title"]
+
+
+def test_no_deprecated_graph_panels_and_datasource_by_uid():
+    for dashboard in DASHBOARDS:
+        for panel in panels(dashboard):
+            assert panel["type"] not in {"graph", "singlestat", "grafana-piechart-panel"}
+            for target in panel.get("targets") or []:
+                assert target["datasource"] == {"type": "prometheus", "uid": "prometheus"}
+
+
+def test_every_variable_used_in_a_query_is_defined():
+    for dashboard, query in raw_queries():
+        defined = {t["name"] for t in dashboard["templating"]["list"]} | BUILTINS
+        assert variables_used(query.expr) <= defined, query
+    # and the templates' own queries only use earlier variables
+    for dashboard in DASHBOARDS:
+        seen: set[str] = set()
+        for template in dashboard["templating"]["list"]:
+            assert variables_used(template["query"]) <= seen, template["name"]
+            seen.add(template["name"])
+
+
+def test_router_dashboards_offer_env_instance_model():
+    for dashboard in DASHBOARDS:
+        names = [t["name"] for t in dashboard["templating"]["list"]]
+        assert names[:2] == ["env", "instance"] or dashboard["uid"] == uids.SLO
+        assert "env" in names
+        for template in dashboard["templating"]["list"]:
+            assert template["includeAll"] and template["allValue"] == ".*"
+
+
+def test_dashboards_link_to_each_other_keeping_time_and_variables():
+    for dashboard in DASHBOARDS:
+        (link,) = dashboard["links"]
+        assert link["type"] == "dashboards" and link["includeVars"] and link["keepTime"]
+        assert link["tags"] == ["llm-router"] and "llm-router" in dashboard["tags"]
+    drilldowns = [lnk["url"] for p in panels(DASHBOARDS[0]) for lnk in p["links"]]
+    assert drilldowns and all(u.startswith(f"/d/{uids.MODEL_PERFORMANCE}?") for u in drilldowns)
+
+
+def test_seed_fixes_hold():
+    titles = {p["title"] for d in DASHBOARDS for p in panels(d)}
+    assert "Average Response Time" not in titles and "Inference latency p95" in titles
+    for _, query in raw_queries():
+        if "histogram_quantile" in query.expr:
+            assert "sum by (le" in query.expr, query
+
+
+def test_render_is_byte_identical_across_runs_and_complete():
+    first = artifacts(load_settings("dev"))
+    second = artifacts(load_settings("dev"))
+    assert first == second
+    assert sorted(first) == sorted([f"grafana/dashboards/{u}.json" for u in EXPECTED_UIDS] + [
+        "grafana/provisioning/dashboards/llm-router.yaml",
+        "grafana/provisioning/datasources/datasources.yaml",
+    ])
+    text = first["grafana/dashboards/llm-router-overview.json"]
+    assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_render_is_byte_identical_in_a_fresh_interpreter(tmp_path):
+    script = (
+        "import sys, pathlib; from llmmon.render import write; from dashboards.render import artifacts;"
+        "from llmmon.settings import load_settings;"
+        "write(artifacts(load_settings('prod')), pathlib.Path(sys.argv[1]))"
+    )
+    outputs = []
+    for seed in ("1", "2"):  # a different hash seed reorders any set or dict built from one
+        out = tmp_path / seed
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        outputs.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 7
+
+
+def test_timeseries_helper_marks_thresholds_only_when_given():
+    plain = timeseries("t", "up", unit="s").to_json_data()
+    marked = timeseries("t", "up", unit="s", thresholds=[{"color": "green", "value": None}]).to_json_data()
+    assert plain["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "off"
+    assert marked["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "dashed"
