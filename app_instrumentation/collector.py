@@ -14,13 +14,14 @@ come from the cache, since no backend did any work for a cached answer.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from app_instrumentation import catalog
 from app_instrumentation.catalog import MetricSpec
+from app_instrumentation.error_tracking import INFERENCE_ERROR, classify
 from app_instrumentation.events import InferenceContext, InferenceResult
 from app_instrumentation.families import build_metric
 from app_instrumentation.guard import OPERATIONS, guarded
@@ -54,14 +55,14 @@ class _InferenceSeries:
         self.backend = c.family(catalog.BACKEND_REQUEST_DURATION).child(model, backend, "success")
 
 
+#: Exemplar labels for a latency observation (trace id of the inference or request span),
+#: given the inference context or the ASGI scope; ``tracing.current_trace_exemplar`` is one.
+ExemplarSource = Callable[[InferenceContext | None, Mapping[str, Any] | None], dict[str, str] | None]
+
+
 def error_type(exc: BaseException) -> str:
-    """``errors_total{type}`` for an exception: its ``error_type`` attribute if it names a known type."""
-    value = getattr(exc, "error_type", None)
-    if value in catalog.ERROR_TYPES:
-        return str(value)
-    if isinstance(exc, TimeoutError):
-        return "backend_timeout"
-    return "inference_error"
+    """``errors_total{type}`` for a failed inference: the same classification the error logs use."""
+    return classify(exc, INFERENCE_ERROR)
 
 
 class MetricsCollector:
@@ -90,6 +91,8 @@ class MetricsCollector:
         if process_metrics:
             ProcessCollector(namespace=PROCESS_NAMESPACE, registry=self.registry)
         self._inference_series: dict[tuple[object, ...], _InferenceSeries] = {}
+        #: Set by the tracing wiring; None keeps the hot path free of span lookups.
+        self.exemplar: ExemplarSource | None = None
 
     def family(self, spec: MetricSpec) -> Family:
         return self._families[spec.name]
@@ -132,7 +135,7 @@ class MetricsCollector:
         series.count.inc()
         duration = result.duration_seconds
         output = result.output_tokens
-        series.duration.observe(duration)
+        series.duration.observe(duration, self.exemplar(ctx, None) if self.exemplar is not None else None)
         series.generated.inc(output)
         if result.cached:
             return
@@ -162,14 +165,19 @@ class MetricsCollector:
     @guarded("inference_error")
     def on_error(self, ctx: InferenceContext, exc: BaseException) -> None:
         self.family(catalog.INFERENCE).child(ctx.model, ctx.strategy, "error", False).inc()
-        self.family(catalog.INFERENCE_DURATION).child(ctx.model, ctx.strategy).observe(ctx.elapsed())
+        self.family(catalog.INFERENCE_DURATION).child(ctx.model, ctx.strategy).observe(
+            ctx.elapsed(), self.exemplar(ctx, None) if self.exemplar is not None else None
+        )
         self.family(catalog.ERRORS).child(error_type(exc), COMPONENT, "error").inc()
 
     # --- the seed's other events -----------------------------------------------------
     @guarded("http_request")
-    def http_request(self, method: str, route: str, status_code: int | str, seconds: float) -> None:
+    def http_request(
+        self, method: str, route: str, status_code: int | str, seconds: float,
+        exemplar: dict[str, str] | None = None,
+    ) -> None:
         self.family(catalog.HTTP_REQUESTS).child(method, route, status_code).inc()
-        self.family(catalog.HTTP_REQUEST_DURATION).child(method, route, status_code).observe(seconds)
+        self.family(catalog.HTTP_REQUEST_DURATION).child(method, route, status_code).observe(seconds, exemplar)
 
     @guarded("model_loaded")
     def model_loaded(self, model: str, format: str, size_bytes: float, load_seconds: float) -> None:

@@ -19,7 +19,13 @@ from app_instrumentation.logs import LogConfig, StructuredLogger
 from app_instrumentation.logs_middleware import AccessLogMiddleware
 from app_instrumentation.logs_writer import Sink
 from app_instrumentation.routes import RouteTemplates
-from app_instrumentation.tracing import AVAILABLE, TracingMiddleware, TracingObserver, setup_tracing
+from app_instrumentation.tracing import (
+    AVAILABLE,
+    TracingMiddleware,
+    TracingObserver,
+    current_trace_exemplar,
+    setup_tracing,
+)
 
 ASGIApp = Callable[..., Any]
 
@@ -73,8 +79,11 @@ class Observability:
         return [*wrappers, tracing] if self.tracer is not None else wrappers
 
     def bind(self, collector: Any, routes: RouteTemplates | None = None) -> None:
-        """Count log drops and tracked errors in the router's collector; name spans by route."""
+        """Count log drops and tracked errors in the router's collector; name spans by route;
+        with tracing on, latency histograms carry the span's trace id as an exemplar."""
         self._collector = collector
+        if self.tracer is not None:
+            collector.exemplar = current_trace_exemplar
         for middleware in self._tracing_middleware:
             middleware.routes = routes
 

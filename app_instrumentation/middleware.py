@@ -73,8 +73,9 @@ class MetricsMiddleware:
                 collector.connection_closed("stream", protocol, end - stream_started)
             collector.connection_closed("http", protocol, end - start)
             method = scope.get("method", "")
+            exemplar = collector.exemplar(None, scope) if collector.exemplar is not None else None
             collector.http_request(
-                method if method in HTTP_METHODS else "other", self.template(scope), status, end - start
+                method if method in HTTP_METHODS else "other", self.template(scope), status, end - start, exemplar
             )
 
     @guarded("route_template")

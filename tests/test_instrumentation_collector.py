@@ -198,3 +198,16 @@ def test_metrics_doc_is_generated_from_the_current_catalog():
     assert committed.read_text() == metrics_doc.render(), "run: python -m app_instrumentation.metrics_doc docs/metrics.md"
     for spec in catalog.METRICS:
         assert f"`{spec.name}`" in committed.read_text()
+
+
+@pytest.mark.parametrize(
+    "exc, expected",
+    [(ValueError("bad max_tokens"), "validation_error"), (RuntimeError("boom"), "inference_error"),
+     (TimeoutError(), "backend_timeout")],
+)
+def test_failed_inference_error_type_matches_the_error_logs(c, exc, expected):
+    from app_instrumentation.error_tracking import classify
+
+    c.on_error(InferenceContext(MODEL, STRATEGY), exc)
+    assert classify(exc, "inference_error") == expected
+    assert value(c, catalog.ERRORS.name, type=expected, component="llm_router", severity="error") == 1

@@ -257,3 +257,33 @@ def test_exemplar_for_middleware_outside_the_tracing_middleware(traced):
     assert TestClient(app).get("/hello/x").status_code == 200
     (span,) = exporter.get_finished_spans()
     assert seen["exemplar"]["trace_id"] == format(span.context.trace_id, "032x")
+
+
+def test_example_router_latency_histograms_carry_trace_exemplars(traced):
+    provider, exporter = traced
+    app, obs, _ = _router(provider)
+    with TestClient(app) as client:
+        assert client.post("/api/generate", json={"prompt": "exemplar please", "model": "llama-3-8b"}).status_code == 200
+        text = client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}).text
+    obs.shutdown()
+    spans = exporter.get_finished_spans()
+    (inference,) = [s for s in spans if s.kind is SpanKind.CLIENT]
+    (server,) = [s for s in spans if s.kind is SpanKind.SERVER and s.name == "POST /api/generate"]
+    trace_id = format(inference.context.trace_id, "032x")
+
+    def exemplar(span):
+        return re.escape(f'# {{span_id="{format(span.context.span_id, "016x")}",trace_id="{trace_id}"}}')
+
+    assert re.search(r"llm_router_inference_duration_seconds_bucket\{[^}]*\} 1\.0 " + exemplar(inference), text), (
+        "inference latency sample must link to the inference span"
+    )
+    assert re.search(
+        r'llm_router_http_request_duration_seconds_bucket\{[^}]*route="/api/generate"[^}]*\} 1\.0 ' + exemplar(server),
+        text,
+    ), "HTTP latency sample must link to the request span"
+
+
+def test_no_tracing_means_no_exemplar_lookup():
+    from app_instrumentation.collector import MetricsCollector
+
+    assert MetricsCollector(process_metrics=False).exemplar is None
