@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from app_instrumentation import catalog
 from app_instrumentation.catalog import MetricSpec
 from app_instrumentation.error_tracking import INFERENCE_ERROR, classify
-from app_instrumentation.events import InferenceContext, InferenceResult
+from app_instrumentation.events import InferenceContext, InferenceResult, ModelEvent
 from app_instrumentation.families import build_metric
 from app_instrumentation.guard import OPERATIONS, guarded
 from app_instrumentation.labels import RAW_CACHE_SIZE, Family, LabelPolicy
@@ -169,6 +169,12 @@ class MetricsCollector:
             ctx.elapsed(), self.exemplar(ctx, None) if self.exemplar is not None else None
         )
         self.family(catalog.ERRORS).child(error_type(exc), COMPONENT, "error").inc()
+
+    def on_model_loaded(self, event: ModelEvent) -> None:
+        self.model_loaded(event.name, event.format, event.size_bytes, event.load_seconds or 0.0)
+
+    def on_model_unloaded(self, event: ModelEvent) -> None:
+        self.model_unloaded(event.name, event.format, event.size_bytes)
 
     # --- the seed's other events -----------------------------------------------------
     @guarded("http_request")

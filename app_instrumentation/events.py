@@ -18,6 +18,11 @@ _log = logging.getLogger(__name__)
 _ids = itertools.count(1)
 
 
+#: ``InferenceContext.attributes`` keys the router may fill: the prompt and completion text
+#: (observers decide whether to keep them) and the provider name for traces.
+PROMPT_ATTRIBUTE, COMPLETION_ATTRIBUTE, PROVIDER_ATTRIBUTE = "prompt", "completion", "provider"
+
+
 def _next_id() -> str:
     return f"inf-{next(_ids):08d}"
 
@@ -73,6 +78,16 @@ class InferenceResult:
         return self.output_tokens / self.duration_seconds
 
 
+@dataclass(frozen=True)
+class ModelEvent:
+    """A model was loaded (``load_seconds`` set) or unloaded."""
+
+    name: str
+    format: str
+    size_bytes: int
+    load_seconds: float | None = None
+
+
 @runtime_checkable
 class InferenceObserver(Protocol):
     """Anything that wants to hear about inferences: metrics collector, logger, tracer."""
@@ -112,6 +127,17 @@ class ObserverSet:
     def error(self, ctx: InferenceContext, exc: BaseException) -> None:
         for observer in self._observers:
             self._call(observer, "on_error", ctx, exc)
+
+    def model_loaded(self, event: ModelEvent) -> None:
+        """Model lifecycle is optional for an observer: only those with ``on_model_loaded`` hear it."""
+        for observer in self._observers:
+            if hasattr(observer, "on_model_loaded"):
+                self._call(observer, "on_model_loaded", event)
+
+    def model_unloaded(self, event: ModelEvent) -> None:
+        for observer in self._observers:
+            if hasattr(observer, "on_model_unloaded"):
+                self._call(observer, "on_model_unloaded", event)
 
     def _call(self, observer: InferenceObserver, method: str, *args: object) -> None:
         try:

@@ -24,7 +24,14 @@ from typing import Any
 
 from app_instrumentation import logs_fields as F
 from app_instrumentation.error_tracking import INFERENCE_ERROR, classify, fingerprint, stack_trace
-from app_instrumentation.events import InferenceContext, InferenceResult
+from app_instrumentation.events import (
+    COMPLETION_ATTRIBUTE,
+    PROMPT_ATTRIBUTE,
+    PROVIDER_ATTRIBUTE,
+    InferenceContext,
+    InferenceResult,
+    ModelEvent,
+)
 from app_instrumentation.logs_fields import Action, Stream, put
 from app_instrumentation.logs_writer import AsyncWriter, DropCallback, Event, FileSink, Sink, StreamSink
 from app_instrumentation.redaction import Redactor
@@ -32,8 +39,6 @@ from app_instrumentation.tracing import SPAN_ATTRIBUTE, current_ids, span_ids
 
 LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
 TRUE = frozenset({"1", "true", "yes", "on"})
-#: ctx.attributes keys the router may fill for prompt capture and provider naming.
-PROMPT_ATTRIBUTE, COMPLETION_ATTRIBUTE, PROVIDER_ATTRIBUTE = "prompt", "completion", "provider"
 OPERATION_NAME = "chat"
 
 
@@ -371,6 +376,12 @@ class StructuredLogger:
         event = self._model(model)
         self.emit(Stream.APPLICATION, "info", "Model unloaded", Action.MODEL_UNLOAD, event)
         self.audit(Action.MODEL_UNLOAD, event)
+
+    def on_model_loaded(self, event: ModelEvent) -> None:
+        self.model_load(ModelInfo(event.name, event.name, event.format, event.size_bytes), event.load_seconds or 0.0)
+
+    def on_model_unloaded(self, event: ModelEvent) -> None:
+        self.model_unload(ModelInfo(event.name, event.name, event.format, event.size_bytes))
 
     # InferenceObserver
     on_start = inference_start

@@ -18,7 +18,14 @@ from typing import Any
 
 from app_instrumentation import catalog
 from app_instrumentation.collector import MetricsCollector
-from app_instrumentation.events import InferenceContext, InferenceResult, ObserverSet
+from app_instrumentation.events import (
+    COMPLETION_ATTRIBUTE,
+    PROMPT_ATTRIBUTE,
+    InferenceContext,
+    InferenceResult,
+    ModelEvent,
+    ObserverSet,
+)
 from llmmon.example_router.backends import Answer, BackendError, RateLimited, SimulatedBackend
 from llmmon.example_router.cache import CacheError, ResponseCache
 from llmmon.example_router.config import RouterConfig
@@ -90,6 +97,7 @@ class Generation:
                 text = self.cached["text"]
                 for i in range(0, len(text), REPLAY_CHARS):
                     yield text[i : i + REPLAY_CHARS]
+                self.ctx.attributes[COMPLETION_ATTRIBUTE] = text
                 self._finish(self.cached["output_tokens"], self.cached["finish_reason"])
             else:
                 assert self.answer is not None
@@ -97,6 +105,7 @@ class Generation:
                 async for chunk in self.answer.tokens:
                     parts.append(chunk)
                     yield chunk
+                self.ctx.attributes[COMPLETION_ATTRIBUTE] = "".join(parts)
                 self._finish(self.answer.output_tokens, self.answer.finish_reason)
                 if self.req.use_cache:
                     await self.router.cache_store(self.req, "".join(parts), self.answer)
@@ -167,12 +176,12 @@ class Router:
         started = time.perf_counter()
         await asyncio.sleep(model.load_seconds)
         self.loaded[name] = model
-        self.collector.model_loaded(name, model.format, model.size_bytes, time.perf_counter() - started)
+        self.observers.model_loaded(ModelEvent(name, model.format, model.size_bytes, time.perf_counter() - started))
 
     async def unload_model(self, name: str) -> None:
         model = self.loaded.pop(name, None)
         if model is not None:
-            self.collector.model_unloaded(name, model.format, model.size_bytes)
+            self.observers.model_unloaded(ModelEvent(name, model.format, model.size_bytes))
 
     def initialize_series(self) -> None:
         """Zero series for every backend event this config can produce, so alerts and dashboards
@@ -199,6 +208,8 @@ class Router:
         ctx = InferenceContext(
             model=req.model, strategy=req.strategy, prompt_tokens=estimate_tokens(req.prompt),
             max_tokens=req.max_tokens, stream=req.stream,
+            # Observers decide whether to keep the prompt (logs drop it unless capture is enabled).
+            attributes={PROMPT_ATTRIBUTE: req.prompt},
         )
         self.observers.start(ctx)
         resources = AsyncExitStack()
