@@ -1,0 +1,64 @@
+"""The whole stack as pure data: every Service (component) with its Kubernetes objects, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from llmmon.render import collect
+from llmmon.settings import Settings
+from stack import network as net
+from stack.model import Context, Service
+from stack.objects import image_version
+from stack.services import (
+    alertmanager,
+    elasticsearch,
+    exporters,
+    filebeat,
+    grafana,
+    kibana,
+    logstash,
+    prometheus,
+    tracing,
+)
+
+#: The renderers whose config the stack ships (``stack.render`` itself is not one of them).
+UPSTREAM = ("alerts.render", "dashboards.render", "logpipeline.render")
+
+BUILDERS: tuple[Callable[[Context], Service], ...] = (
+    prometheus.build, alertmanager.build, grafana.build, elasticsearch.build, logstash.build,
+    kibana.build, filebeat.build, tracing.build, exporters.node_exporter, exporters.kube_state_metrics,
+)
+#: Where each UI/API is reached inside the cluster: (service name, port).
+ENDPOINTS = {
+    "grafana": ("grafana", 3000), "prometheus": ("prometheus", 9090),
+    "alertmanager": ("alertmanager", 9093), "kibana": ("kibana", 5601),
+}
+
+
+def upstream_artifacts(settings: Settings) -> dict[str, str]:
+    return collect(settings, providers=UPSTREAM)
+
+
+def namespace_service(settings: Settings) -> Service:
+    version = image_version(settings.cluster.images["prometheus"])
+    ns = settings.cluster.namespace
+    return Service("Namespace", [net.namespace_object(ns, version), *net.namespace_baseline(ns, version)])
+
+
+def build_services(settings: Settings, secrets: Mapping[str, Any], artifacts: Mapping[str, str]) -> list[Service]:
+    """The namespace first, then one Service per monitoring component."""
+    ctx = Context(settings, artifacts, secrets)
+    return [namespace_service(settings), *(build(ctx) for build in BUILDERS)]
+
+
+def endpoints(settings: Settings) -> dict[str, str]:
+    """Stack outputs: the ingress URL when a host is configured, else the in-cluster URL."""
+    c = settings.cluster
+    out = {}
+    for name, (service, port) in ENDPOINTS.items():
+        host = c.ingress_hosts.get(name)
+        out[f"{name}Url"] = f"https://{host}" if host else f"http://{service}.{c.namespace}.svc:{port}"
+    out["otlpHttpEndpoint"] = f"http://jaeger-collector.{c.namespace}.svc:4318"
+    out["otlpGrpcEndpoint"] = f"http://jaeger-collector.{c.namespace}.svc:4317"
+    return out

@@ -1,0 +1,75 @@
+"""Every secret the stack needs: its Pulumi config key, and where it ends up in Kubernetes.
+
+Values never pass through the pure builders as text: they arrive as Pulumi Outputs from
+``pulumi.Config.require_secret`` and land in Kubernetes Secrets' ``stringData``; pods read
+them as files (or ``secretKeyRef`` env where the software has no ``*_FILE`` option).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import yaml
+
+#: Pulumi config key -> what it is (for docs and error messages).
+STATIC_SECRETS: dict[str, str] = {
+    "grafanaAdminPassword": "Grafana admin user's password",
+    "elasticPassword": "Elasticsearch built-in superuser 'elastic' (bootstrap, setup job only)",
+    "kibanaSystemPassword": "Elasticsearch built-in user 'kibana_system' (Kibana's own identity)",
+    "kibanaEncryptionKey": "Kibana session/saved-object encryption key, >= 32 characters, shared by all replicas",
+    "logstashWriterPassword": "Elasticsearch user 'logstash_writer' (Logstash output, write-only to log indices)",
+    "jaegerPassword": "Elasticsearch user 'jaeger' (trace storage, jaeger-* indices only)",
+    "grafanaReaderPassword": "Elasticsearch user 'grafana_reader' (read-only log indices, Grafana datasource)",
+}
+
+ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
+#: Elasticsearch passwords go into JSON bodies built by a shell script: no quotes or backslashes.
+PASSWORD_RE = re.compile(r"^[A-Za-z0-9!#$%&()*+,./:;<=>?@\[\]^_{|}~-]{12,128}$")
+MIN_LENGTH = {"kibanaEncryptionKey": 32}
+
+
+def secret_problem(key: str, value: str) -> str | None:
+    """Why a secret value is unusable (never echoing the value), or None."""
+    minimum = MIN_LENGTH.get(key, 12 if key in STATIC_SECRETS else 1)
+    if len(value) < minimum:
+        return f"must be at least {minimum} characters"
+    if key in STATIC_SECRETS and key != "kibanaEncryptionKey" and not PASSWORD_RE.match(value):
+        return "may only contain letters, digits and punctuation other than quotes, backslash and space"
+    return None
+
+
+def _file_refs(node: Any) -> Iterator[str]:
+    """Every ``*_file`` value in an Alertmanager config (credentials read from files)."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if str(key).endswith("_file") and isinstance(value, str):
+                yield value
+            else:
+                yield from _file_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _file_refs(item)
+
+
+def alertmanager_secret_files(artifacts: Mapping[str, str]) -> dict[str, str]:
+    """Pulumi config key -> absolute file path, for each credential file alertmanager.yml reads.
+
+    The config key is derived from the file name (``critical_webhook_url`` ->
+    ``alertmanagerCriticalWebhookUrl``) so adding a receiver needs no change here.
+    """
+    text = artifacts.get(ALERTMANAGER_CONFIG)
+    if not text:
+        return {}
+    out = {}
+    for path in sorted(set(_file_refs(yaml.safe_load(text)))):
+        stem = re.sub(r"\.[a-z]+$", "", posixpath.basename(path))
+        words = [w for w in re.split(r"[^A-Za-z0-9]+", stem) if w]
+        out["alertmanager" + "".join(w[:1].upper() + w[1:] for w in words)] = path
+    return out
+
+
+def required_secret_keys(artifacts: Mapping[str, str]) -> list[str]:
+    return sorted({*STATIC_SECRETS, *alertmanager_secret_files(artifacts)})

@@ -1,0 +1,53 @@
+"""Adapt the rendered ``prometheus.yml`` to running inside the cluster (an overlay, not a copy).
+
+The alerts renderer owns scrape jobs, rules and external labels. In Kubernetes three things
+differ: rule files live where the rules ConfigMap is mounted, Alertmanager replicas are
+addressed one by one (HA Prometheus must notify every replica), and each Prometheus replica
+gets its own external label so their series stay distinct; Alertmanager deduplicates
+because the label is dropped from alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+CONFIG_DIR = "/etc/prometheus/config"
+RULES_DIR = "/etc/prometheus/rules"
+REPLICA_LABEL = "prometheus_replica"
+#: Jobs whose targets are in-cluster exporters: job name -> (headless Service, port).
+IN_CLUSTER_JOBS = {"node-exporter": ("node-exporter", 9100), "kube-state-metrics": ("kube-state-metrics", 8080)}
+
+
+def _dns_job(name: str, service: str, namespace: str, port: int, scrape_interval: str | None) -> dict[str, Any]:
+    """One target per pod via the headless Service's DNS records (no Kubernetes SD needed)."""
+    job: dict[str, Any] = {
+        "job_name": name,
+        "dns_sd_configs": [{"names": [f"{service}.{namespace}.svc"], "type": "A", "port": port}],
+    }
+    if scrape_interval:
+        job["scrape_interval"] = scrape_interval
+    return job
+
+
+def in_cluster(prometheus_yml: str, namespace: str, alertmanagers: Sequence[str]) -> str:
+    doc: dict[str, Any] = yaml.safe_load(prometheus_yml) or {}
+    glob = doc.setdefault("global", {})
+    glob.setdefault("external_labels", {})[REPLICA_LABEL] = "${POD_NAME}"  # expand-external-labels
+    doc["rule_files"] = [f"{RULES_DIR}/*.yml"]
+    doc["alerting"] = {
+        "alert_relabel_configs": [{"action": "labeldrop", "regex": REPLICA_LABEL}],
+        "alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}],
+    }
+    jobs = doc.setdefault("scrape_configs", [])
+    present = {j.get("job_name"): i for i, j in enumerate(jobs)}
+    for name, (service, port) in IN_CLUSTER_JOBS.items():
+        old = jobs[present[name]] if name in present else {}
+        job = _dns_job(name, service, namespace, port, old.get("scrape_interval"))
+        if name in present:
+            jobs[present[name]] = job
+        else:
+            jobs.append(job)
+    return yaml.safe_dump(doc, sort_keys=True, default_flow_style=False)

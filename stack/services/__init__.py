@@ -1,0 +1,1 @@
+"""One module per monitoring service; each ``build(ctx) -> Service`` is pure."""

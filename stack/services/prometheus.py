@@ -1,0 +1,85 @@
+"""Prometheus: HA StatefulSet (identical replicas, own PVC each), discovery RBAC, rules from the alerts renderer."""
+
+from __future__ import annotations
+
+import posixpath
+
+from stack import network as net
+from stack import objects as k
+from stack.model import Context, Service
+from stack.promconfig import CONFIG_DIR, RULES_DIR, in_cluster
+from stack.services.alertmanager import peer_addresses
+
+NAME = "prometheus"
+PORT = k.Port("web", 9090)
+CONFIG_FILE = "prometheus/prometheus.yml"
+RULES_PREFIX = "prometheus/rules/"
+DISCOVERY_RULES = (
+    k.read_rule([""], ["nodes", "nodes/metrics", "services", "endpoints", "pods"]),
+    k.read_rule(["discovery.k8s.io"], ["endpointslices"]),
+    {"nonResourceURLs": ["/metrics"], "verbs": ["get"]},
+)
+
+
+def rule_files(ctx: Context) -> dict[str, str]:
+    """Rule files directly under prometheus/rules/ (promtool test files in subfolders stay out)."""
+    return {
+        name: text for name, text in ctx.under(RULES_PREFIX).items()
+        if "/" not in name and posixpath.splitext(name)[1] in (".yml", ".yaml")
+    }
+
+
+def config_files(ctx: Context) -> dict[str, str]:
+    text = ctx.artifacts.get(CONFIG_FILE)
+    if text is None:
+        return {}
+    am = ctx.workload("alertmanager").replicas
+    return {"prometheus.yml": in_cluster(text, ctx.namespace, peer_addresses(ctx.namespace, am, 9093))}
+
+
+def build(ctx: Context) -> Service:
+    app = ctx.app(NAME, "metrics", "prometheus")
+    w, c = ctx.workload("prometheus"), ctx.cluster
+    config, rules = config_files(ctx), rule_files(ctx)
+    container = k.Container(
+        name=NAME, image=app.image, resources=w.resources, ports=[PORT],
+        args=[
+            f"--config.file={CONFIG_DIR}/prometheus.yml",
+            "--storage.tsdb.path=/prometheus",
+            f"--storage.tsdb.retention.time={c.prometheus_retention}",
+            f"--storage.tsdb.retention.size={c.prometheus_retention_size}",
+            "--enable-feature=expand-external-labels",
+            "--web.console.libraries=/usr/share/prometheus/console_libraries",
+            "--web.console.templates=/usr/share/prometheus/consoles",
+        ],
+        env=[k.env_field("POD_NAME", "metadata.name")],
+        mounts=[k.mount("config", CONFIG_DIR), k.mount("rules", RULES_DIR), k.mount("data", "/prometheus", read_only=False)],
+        liveness=k.http_probe("/-/healthy", PORT.name, initial=30),
+        # WAL replay after a restart can take minutes: readiness waits, liveness does not kill.
+        readiness=k.http_probe("/-/ready", PORT.name, initial=10, failures=60),
+    )
+    pod = k.PodSpec(
+        containers=[container], service_account=NAME,
+        volumes=[k.config_volume("config", "prometheus-config"), k.config_volume("rules", "prometheus-rules")],
+        config_checksum=k.checksum(config, rules),
+        extra={"affinity": k.spread(app)},
+    )
+    claims = [k.pvc_template("data", w.storage or "10Gi", c.storage_class)]
+    objects = [
+        *k.rbac(app, DISCOVERY_RULES),
+        k.config_map(app, "prometheus-config", config),
+        k.config_map(app, "prometheus-rules", rules),
+        k.service(app, [PORT], sticky=True),
+        k.service(app, [PORT], name="prometheus-headless", headless=True),
+        k.stateful_set(app, w.replicas, pod, "prometheus-headless", claims),
+        k.pod_disruption_budget(app),
+        net.allow(
+            app,
+            ingress=[net.Flow([*net.apps("grafana"), net.Peer(namespace=c.ingress_namespace)], [PORT])],
+            # Scrapes reach the router's namespaces, node-exporter on host networks and the API server.
+            egress=[net.Flow(net.anywhere(), [])],
+        ),
+    ]
+    objects += k.ingresses(app, PORT.name, c)
+    return Service("Prometheus", objects)
+

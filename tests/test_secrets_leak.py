@@ -1,0 +1,58 @@
+"""Grep-style: no test secret value appears in any rendered file or in any non-Secret resource input."""
+
+import json
+
+import pytest
+import yaml
+
+from llmmon.render import render_env
+from llmmon.settings import available_envs
+from stack.mocks import SECRET_SIG, fake_secrets, run_program
+from stack.model import REDACTED
+
+ENVS = available_envs()
+
+
+def leaks(text, secrets):
+    return sorted(key for key, value in secrets.items() if value in text)
+
+
+@pytest.fixture(scope="module")
+def all_secrets():
+    return {env: fake_secrets(env) for env in ENVS}
+
+
+def test_no_secret_value_in_any_rendered_file(tmp_path, all_secrets):
+    every = {f"{env}:{k}": v for env, s in all_secrets.items() for k, v in s.items()}
+    files = []
+    for env in ENVS:
+        files += render_env(env, tmp_path / env)
+    assert files
+    for path in files:
+        assert leaks(path.read_text(), every) == [], path
+    secret_docs = [
+        doc for path in files if path.parent.name == "kubernetes"
+        for doc in yaml.safe_load_all(path.read_text()) if doc and doc["kind"] == "Secret"
+    ]
+    assert secret_docs and all(set(d["stringData"].values()) == {REDACTED} for d in secret_docs)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_secret_values_only_inside_secret_envelopes(env, all_secrets):
+    secrets = all_secrets[env]
+    seen_in_secrets = set()
+    for r in run_program(env, secrets):
+        if r.typ == "kubernetes:core/v1:Secret":
+            envelope = r.inputs["stringData"]
+            assert SECRET_SIG in envelope
+            seen_in_secrets.update(leaks(json.dumps(envelope["value"]), secrets))
+            rest = {k: v for k, v in r.inputs.items() if k != "stringData"}
+            assert leaks(json.dumps(rest), secrets) == [], r.name
+        else:
+            assert leaks(json.dumps(r.inputs), secrets) == [], f"{r.typ} {r.name}"
+    # Every configured secret reaches the cluster (as a Secret, nowhere else).
+    assert seen_in_secrets == set(secrets)
+
+
+def test_the_scan_detects_a_leak():
+    assert leaks("password: TEST-dev-x-s3cr3t-Zq9x", {"x": "TEST-dev-x-s3cr3t-Zq9x"}) == ["x"]
