@@ -84,13 +84,13 @@ done
 # Passwords go through a file in a memory-backed emptyDir, never the command line.
 password_body() {  # PASSWORD_FILE [ROLE]
   if [ -n "${2:-}" ]; then
-    printf '{"password":"%%s","roles":["%%s"]}' "$(cat "$1")" "$2" > /work/body.json
+    printf '{"password":"%%s","roles":["%%s"]}' "$(cat "$1")" "$2" > /scratch/body.json
   else
-    printf '{"password":"%%s"}' "$(cat "$1")" > /work/body.json
+    printf '{"password":"%%s"}' "$(cat "$1")" > /scratch/body.json
   fi
 }
 password_body %(secrets)s/kibana-system-password
-api POST /_security/user/kibana_system/_password /work/body.json
+api POST /_security/user/kibana_system/_password /scratch/body.json
 """
 
 
@@ -100,8 +100,8 @@ def setup_script(ctx: Context) -> str:
         lines.append(f"api PUT /_security/role/{role} {SETUP_DIR}/role-{role}.json")
     for user, (role, password) in USERS.items():
         lines.append(f"password_body {SECRETS_DIR}/{password} {role}")
-        lines.append(f"api PUT /_security/user/{user} /work/body.json")
-    lines.append("rm -f /work/body.json")
+        lines.append(f"api PUT /_security/user/{user} /scratch/body.json")
+    lines.append("rm -f /scratch/body.json")
     for method, path, artifact in es_api.api_requests(ctx.settings):
         if artifact in ctx.artifacts:
             lines.append(f"api {method} {path} {SETUP_DIR}/{posixpath.basename(artifact)}")
@@ -162,7 +162,7 @@ def _setup_job(ctx: Context, app: k.App, files: dict[str, str]) -> k.Obj:
         name="setup", image=app.image, resources=k.HELPER_RESOURCES,
         command=["/bin/bash", f"{SETUP_DIR}/setup.sh"], run_as_user=UID, mounts=[
             k.mount("setup", SETUP_DIR), k.mount("credentials", SECRETS_DIR), k.mount("ca", CA_DIR),
-            k.mount("work", "/work", read_only=False),
+            k.mount("work", "/scratch", read_only=False),
         ],
     )
     return k.setup_job(k.App("elasticsearch-setup", "setup", app.image, app.namespace), container, [
