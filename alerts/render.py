@@ -1,10 +1,49 @@
-"""Artifacts this package contributes to ``llmmon render`` (filled in by its issue)."""
+"""Artifacts this package contributes to ``llmmon render``, and the builders other code reuses.
+
+Public API:
+
+* ``artifacts(settings)``: ``prometheus/rules/*.yml``, ``prometheus/tests/*.test.yml``
+  (generated ``promtool test rules`` suites), ``prometheus/prometheus.yml``,
+  ``alertmanager/alertmanager.yml`` and ``prometheus/operator/llm-router.prometheusrule.yaml``.
+* ``rule_files(settings, profile="prod")``: ``{file name: YAML}`` of the rule files only;
+  ``profile="test"`` gives the same rules with compressed time (see ``alerts.profiles``),
+  for the local live stack.
+* ``alerts.prometheus_config.prometheus_config(...)`` and
+  ``alerts.alertmanager.alertmanager_config(...)`` / ``local_alertmanager_config(...)``:
+  the two configs with overridable addresses (documented in those modules).
+* ``alerts.operator.prometheus_rule(settings, ...)``: the same rules as one
+  ``monitoring.coreos.com/v1`` PrometheusRule object (a dict), for the Pulumi layer.
+"""
 
 from __future__ import annotations
 
+from alerts.alertmanager import alertmanager_config
+from alerts.groups import build_rule_groups
+from alerts.operator import prometheus_rule
+from alerts.profiles import Profile
+from alerts.prometheus_config import prometheus_config
+from alerts.ruletests import rule_tests
+from alerts.yamlfmt import dump
 from llmmon.settings import Settings
+
+RULES_DIR = "prometheus/rules"
+TESTS_DIR = "prometheus/tests"
+OPERATOR_FILE = "prometheus/operator/llm-router.prometheusrule.yaml"
+
+
+def rule_files(settings: Settings, profile: str | Profile = "prod") -> dict[str, str]:
+    """Rule file name (``llm-router-alerts.yml``, ...) -> YAML, deterministic."""
+    return {
+        f"{stem}.yml": dump({"groups": [g.to_dict() for g in groups]})
+        for stem, groups in sorted(build_rule_groups(settings, profile).items())
+    }
 
 
 def artifacts(settings: Settings) -> dict[str, str]:
     """Relative output path -> file content, deterministic for a given settings object."""
-    return {}
+    out = {f"{RULES_DIR}/{name}": text for name, text in rule_files(settings).items()}
+    out |= {f"{TESTS_DIR}/{name}": text for name, text in rule_tests(settings).items()}
+    out["prometheus/prometheus.yml"] = dump(prometheus_config(settings))
+    out["alertmanager/alertmanager.yml"] = dump(alertmanager_config(settings))
+    out[OPERATOR_FILE] = dump(prometheus_rule(settings))
+    return dict(sorted(out.items()))

@@ -1,0 +1,99 @@
+"""All rule groups of one environment, for a profile (``"prod"`` or ``"test"``).
+
+Public API:
+
+* ``build_rule_groups(settings, profile="prod") -> dict[file_stem, list[RuleGroup]]``
+* ``effective_threshold(settings, spec)`` / ``effective_for(settings, spec)``: the values
+  after the env's ``alerting.overrides`` (the generated promtool tests use these).
+"""
+
+from __future__ import annotations
+
+import string
+
+from alerts import names as n
+from alerts.definitions import SERVICE, SPECS, AlertSpec
+from alerts.model import AlertRule, RuleGroup, Severity
+from alerts.profiles import Profile, get_profile
+from alerts.recording_rules import aggregate_rules
+from alerts.slo import burn_rate_alerts, recording_rules, slos
+from llmmon.settings import Settings, SettingsError
+
+#: Rule file stem -> content; one file per concern keeps diffs and reloads readable.
+ALERTS_FILE = "llm-router-alerts"
+RECORDING_FILE = "llm-router-recording"
+SLO_FILE = "llm-router-slo"
+
+
+def effective_threshold(settings: Settings, spec: AlertSpec) -> float | None:
+    override = settings.alerting.overrides.get(spec.name)
+    if override is None or override.threshold is None:
+        return spec.threshold
+    if spec.threshold is None:
+        raise SettingsError(settings.env, f"alerting.overrides.{spec.name}.threshold",
+                            f"{spec.name} has no threshold to override, only 'for'")
+    return override.threshold
+
+
+def effective_for(settings: Settings, spec: AlertSpec) -> str | None:
+    override = settings.alerting.overrides.get(spec.name)
+    return override.for_ if override is not None and override.for_ is not None else spec.for_
+
+
+def describe(template: str, value: str, threshold: float | None, labels: dict[str, str]) -> str:
+    """Fill a description template (see ``alerts.definitions``)."""
+    return template.format(value=value, threshold=f"{threshold:g}" if threshold is not None else "", **labels)
+
+
+def alert_rule(settings: Settings, spec: AlertSpec, profile: Profile) -> AlertRule:
+    threshold = effective_threshold(settings, spec)
+    a = settings.alerting
+    fields = {f for _, f, _, _ in string.Formatter().parse(spec.description) if f}
+    go_labels = {k: f"{{{{ $labels.{k} }}}}" for k in fields - {"value", "threshold"}}
+    return AlertRule(
+        alert=spec.name,
+        expr=spec.expr(profile, threshold if threshold is not None else 0.0),
+        severity=spec.severity,
+        for_=profile.for_(effective_for(settings, spec)),
+        labels={"service": SERVICE, "signal": spec.signal},
+        annotations={
+            "summary": spec.summary,
+            "description": describe(spec.description, '{{ $value | printf "%.2f" }}', threshold, go_labels),
+            "dashboard_url": f"{a.grafana_url}/d/{spec.dashboard}",
+            "runbook_url": f"{a.runbook_url}#{spec.name.lower()}",
+        },
+    )
+
+
+def watchdog(settings: Settings) -> AlertRule:
+    a = settings.alerting
+    return AlertRule(
+        alert=n.WATCHDOG,
+        expr="vector(1)",
+        severity=Severity.INFO,
+        labels={"service": SERVICE, "signal": "watchdog"},
+        annotations={
+            "summary": "Alerting pipeline heartbeat (always firing)",
+            "description": "Always firing so that the dead man's switch notices when Prometheus, "
+                           "its rules or Alertmanager stop working.",
+            "dashboard_url": f"{a.grafana_url}/d/llm-router-overview",
+            "runbook_url": f"{a.runbook_url}#watchdog",
+        },
+    )
+
+
+def build_rule_groups(settings: Settings, profile: str | Profile = "prod") -> dict[str, list[RuleGroup]]:
+    p = get_profile(profile)
+    a = settings.alerting
+    env_slos = slos(a)
+    return {
+        ALERTS_FILE: [RuleGroup("llm-router.alerts", (*(alert_rule(settings, s, p) for s in SPECS),
+                                                      watchdog(settings)))],
+        RECORDING_FILE: [RuleGroup("llm-router.recording", tuple(aggregate_rules(p)))],
+        SLO_FILE: [
+            *(RuleGroup(f"sloth-slo-sli-recordings-{s.labels['sloth_id']}", tuple(recording_rules(s, p)))
+              for s in env_slos),
+            RuleGroup("sloth-slo-alerts-llm-router",
+                      tuple(r for s in env_slos for r in burn_rate_alerts(s, a.grafana_url, a.runbook_url))),
+        ],
+    }

@@ -1,0 +1,46 @@
+"""Every alert name, importable without importing the rule builders.
+
+``llmmon.settings.alerting`` validates per-env overrides against ``THRESHOLD_ALERTS`` while
+the settings package is still loading, so this module imports nothing.
+"""
+
+from __future__ import annotations
+
+# The seed's twelve alerts (names unchanged).
+HIGH_ERROR_RATE = "HighErrorRate"
+CRITICAL_ERROR_RATE = "CriticalErrorRate"
+HIGH_RESPONSE_TIME = "HighResponseTime"
+CRITICAL_RESPONSE_TIME = "CriticalResponseTime"
+HIGH_MEMORY_USAGE = "HighMemoryUsage"
+CRITICAL_MEMORY_USAGE = "CriticalMemoryUsage"
+NO_MODELS_LOADED = "NoModelsLoaded"
+LOW_CACHE_HIT_RATE = "LowCacheHitRate"
+HIGH_QUEUE_SIZE = "HighQueueSize"
+CRITICAL_QUEUE_SIZE = "CriticalQueueSize"
+SERVICE_DOWN = "ServiceDown"
+LOW_TOKEN_GENERATION = "LowTokenGeneration"
+
+# LLM signals and self-monitoring.
+BACKEND_DOWN = "BackendDown"
+BACKEND_COOLING_DOWN = "BackendCoolingDown"
+HIGH_FALLBACK_RATE = "HighFallbackRate"
+BACKEND_RATE_LIMITED = "BackendRateLimited"
+HIGH_COST_BURN = "HighCostBurn"
+INSTRUMENTATION_ERRORS = "InstrumentationErrors"
+METRIC_SERIES_OVERFLOW = "MetricSeriesOverflow"
+LOG_EVENTS_DROPPED = "LogEventsDropped"
+
+#: Always firing: Alertmanager routes it to the dead man's switch receiver.
+WATCHDOG = "Watchdog"
+
+SEED_ALERTS: tuple[str, ...] = (
+    HIGH_ERROR_RATE, CRITICAL_ERROR_RATE, HIGH_RESPONSE_TIME, CRITICAL_RESPONSE_TIME,
+    HIGH_MEMORY_USAGE, CRITICAL_MEMORY_USAGE, NO_MODELS_LOADED, LOW_CACHE_HIT_RATE,
+    HIGH_QUEUE_SIZE, CRITICAL_QUEUE_SIZE, SERVICE_DOWN, LOW_TOKEN_GENERATION,
+)
+SIGNAL_ALERTS: tuple[str, ...] = (
+    BACKEND_DOWN, BACKEND_COOLING_DOWN, HIGH_FALLBACK_RATE, BACKEND_RATE_LIMITED, HIGH_COST_BURN,
+    INSTRUMENTATION_ERRORS, METRIC_SERIES_OVERFLOW, LOG_EVENTS_DROPPED,
+)
+#: Threshold alerts: their ``threshold`` and ``for`` may be overridden per environment.
+THRESHOLD_ALERTS: tuple[str, ...] = (*SEED_ALERTS, *SIGNAL_ALERTS)

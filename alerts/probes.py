@@ -1,0 +1,173 @@
+"""Synthetic input series for ``promtool test rules``, derived from an alert's threshold.
+
+A probe knows which series an alert reads and how to make its left-hand side land on a
+chosen side of the threshold:
+
+* ``FIRE``: clearly beyond the threshold (twice it, or half of it for ``<`` alerts);
+* ``CALM``: just short of it (90 % of it, or 110 % for ``<`` alerts);
+* ``IDLE``: zero traffic, every counter flat (only for probes that read counters).
+
+Series are sampled every minute (``INTERVAL``). ``Scenario.value`` is the value Prometheus
+computes once the rate windows are full; the generated tests expect it in the description.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from prometheus_client.utils import floatToGoString
+
+from alerts.promql import selector
+from app_instrumentation.catalog import MetricSpec
+
+INTERVAL_S = 60
+#: Per-instance target labels of the router's series in the tests.
+TARGET: Mapping[str, str] = {"instance": "router-0:9090", "job": "llm-router"}
+#: Total request rate used by ratio probes (requests/s).
+TRAFFIC = 10.0
+
+
+class Side(StrEnum):
+    FIRE = "fire"
+    CALM = "calm"
+    IDLE = "idle"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    series: tuple[tuple[str, str], ...]  # (series selector, promtool values expression)
+    #: Value of the alert expression's left-hand side (None when the alert has no value to show).
+    value: float | None
+
+    def input_series(self) -> list[dict[str, str]]:
+        return [{"series": s, "values": v} for s, v in self.series]
+
+
+def target_value(threshold: float, op: str, side: Side) -> float:
+    if side is Side.FIRE:
+        return threshold * 2 if op == ">" else threshold / 2
+    return threshold * 0.9 if op == ">" else min(1.0, threshold * 1.1) if threshold <= 1 else threshold * 1.1
+
+
+def _counter(name: str, labels: Mapping[str, str], per_second: float, steps: int) -> tuple[str, str]:
+    return selector(name, {**TARGET, **labels}), f"0+{per_second * INTERVAL_S:.10g}x{steps}"
+
+
+def _gauge(name: str, labels: Mapping[str, str], value: float, steps: int) -> tuple[str, str]:
+    return selector(name, {**TARGET, **labels}), f"{value:.10g}x{steps}"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Base: ``op`` is the alert's comparison; ``out_labels`` the labels the alert keeps."""
+
+    op: str = ">"
+    out_labels: Mapping[str, str] = field(default_factory=dict)
+    reads_counters: bool = True
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class GaugeProbe(Probe):
+    """A gauge whose value divided by ``scale`` is compared (memory in GiB: scale 2**30)."""
+
+    name: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    scale: float = 1.0
+    reads_counters: bool = False
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        value = target_value(threshold or 0.0, self.op, side)
+        return Scenario((_gauge(self.name, self.labels, value * self.scale, steps),), value)
+
+
+@dataclass(frozen=True)
+class StateProbe(GaugeProbe):
+    """A 0/1 gauge: ``bad`` when the alert should fire, the other value when calm."""
+
+    bad: float = 0.0
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        value = self.bad if side is Side.FIRE else 1.0 - self.bad
+        return Scenario((_gauge(self.name, self.labels, value, steps),), value)
+
+
+@dataclass(frozen=True)
+class RateProbe(Probe):
+    """Counter(s) whose summed per-second rate, times ``scale``, is compared."""
+
+    names: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    scale: float = 1.0
+    #: Extra counters (name, labels) that must show traffic for the alert to be armed (guards).
+    traffic: tuple[tuple[str, Mapping[str, str]], ...] = ()
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        if side is Side.IDLE:
+            series = [_counter(n, self.labels, 0, steps) for n in self.names]
+            series += [_counter(n, labels, 0, steps) for n, labels in self.traffic]
+            return Scenario(tuple(series), None)
+        value = target_value(threshold or 0.0, self.op, side)
+        if value == 0 and side is Side.FIRE:
+            value = 1.0  # "> 0" alerts: one event per second
+        per_series = value / self.scale / len(self.names)
+        series = [_counter(n, self.labels, per_series, steps) for n in self.names]
+        series += [_counter(n, labels, TRAFFIC, steps) for n, labels in self.traffic]
+        return Scenario(tuple(series), value)
+
+
+@dataclass(frozen=True)
+class RatioProbe(Probe):
+    """``part / (part + rest)`` (``rest`` given) or ``part / whole`` (``whole`` given)."""
+
+    part: tuple[str, Mapping[str, str]] = ("", {})
+    rest: tuple[str, Mapping[str, str]] | None = None
+    whole: tuple[str, Mapping[str, str]] | None = None
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        value = 0.0 if side is Side.IDLE else target_value(threshold or 0.0, self.op, side)
+        rate = 0.0 if side is Side.IDLE else TRAFFIC
+        series = [_counter(*self.part, value * rate, steps)]
+        if self.rest is not None:
+            series.append(_counter(*self.rest, (1 - value) * rate, steps))
+        if self.whole is not None:
+            series.append(_counter(*self.whole, rate, steps))
+        return Scenario(tuple(series), None if side is Side.IDLE else value)
+
+
+@dataclass(frozen=True)
+class QuantileProbe(Probe):
+    """Every observation in one histogram bucket, chosen on the wanted side of the threshold."""
+
+    spec: MetricSpec | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    q: float = 0.95
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        assert self.spec is not None and self.spec.buckets is not None and threshold is not None
+        bounds = (0.0, *map(float, self.spec.buckets))
+        pairs = list(zip(bounds, bounds[1:], strict=False))
+        if side is Side.IDLE:
+            lower, upper, rate = 0.0, bounds[1], 0.0
+        else:
+            # All observations in (lower, upper]: the q-quantile is lower + q * (upper - lower).
+            values = [(lo + self.q * (up - lo), lo, up) for lo, up in pairs]
+            fits = [v for v in values if (v[0] > threshold) == (side is Side.FIRE)]
+            if not fits:
+                raise ValueError(f"{self.spec.name}: with threshold {threshold:g} the q{self.q:g} of its buckets "
+                                 f"({', '.join(f'{b:g}' for b in self.spec.buckets)}) can never "
+                                 f"{'exceed' if side is Side.FIRE else 'stay below'} it")
+            _, lower, upper = fits[0] if side is Side.FIRE else fits[-1]
+            rate = 1.0
+        series = [
+            _counter(self.spec.bucket, {**self.labels, "le": floatToGoString(le)}, rate if le >= upper else 0, steps)
+            for le in (*self.spec.buckets, float("inf"))
+        ]
+        series.append(_counter(self.spec.count, self.labels, rate, steps))
+        series.append(_counter(self.spec.sum, self.labels, rate * upper, steps))
+        value = None if side is Side.IDLE else lower + self.q * (upper - lower)
+        return Scenario(tuple(series), value)

@@ -1,0 +1,88 @@
+"""Per-env alerting settings: overrides, SLOs, receivers; bad input names key and env."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from alerts import names
+from alerts.groups import build_rule_groups
+from alerts.render import artifacts
+from llmmon.settings import PROJECT_DIR, Settings, SettingsError, load_settings
+
+
+def settings_with(alerting: dict, env: str = "dev") -> Settings:
+    base = load_settings(env)
+    config = yaml.safe_load((PROJECT_DIR / f"Pulumi.{env}.yaml").read_text())["config"]
+    config = {k.split(":", 1)[1]: copy.deepcopy(v) for k, v in config.items() if k.startswith("llm-router-monitoring:")}
+    config["alerting"] = alerting
+    return Settings.from_config(env, config, base.secret_keys)
+
+
+def test_every_env_loads_with_an_alerting_section():
+    for env in ("dev", "staging", "prod"):
+        assert load_settings(env).alerting.receivers.keys() == {"default", "critical-alerts", "warning-alerts",
+                                                                "watchdog"}
+
+
+def test_unknown_alert_name_in_overrides_is_a_clear_error():
+    with pytest.raises(SettingsError) as err:
+        settings_with({"overrides": {"HighErorRate": {"threshold": 1}}})
+    assert err.value.env == "dev" and err.value.key == "alerting.overrides.HighErorRate"
+    assert "unknown alert name" in str(err.value) and "HighErrorRate" in str(err.value)
+
+
+def test_override_keys_and_values_are_checked():
+    with pytest.raises(SettingsError, match="alerting.overrides.HighErrorRate.for"):
+        settings_with({"overrides": {"HighErrorRate": {"for": "soon"}}})
+    with pytest.raises(SettingsError, match="unknown key"):
+        settings_with({"overrides": {"HighErrorRate": {"treshold": 1}}})
+    with pytest.raises(SettingsError, match=">= 0"):
+        settings_with({"overrides": {"HighErrorRate": {"threshold": -1}}})
+
+
+def test_threshold_override_on_an_alert_without_threshold_is_refused():
+    s = settings_with({"overrides": {names.SERVICE_DOWN: {"threshold": 1}}})
+    with pytest.raises(SettingsError, match="ServiceDown has no threshold"):
+        build_rule_groups(s)
+
+
+def test_overrides_change_the_rendered_rule():
+    s = settings_with({"overrides": {"HighErrorRate": {"threshold": 0.7, "for": "7m"}}})
+    rule = next(r for r in build_rule_groups(s)["llm-router-alerts"][0].alerts if r.alert == "HighErrorRate")
+    assert rule.expr.endswith("> 0.7") and rule.for_ == "7m"
+
+
+def test_latency_threshold_no_bucket_can_exceed_is_refused_at_render():
+    s = settings_with({"overrides": {"CriticalResponseTime": {"threshold": 500}}})
+    with pytest.raises(SettingsError, match="CriticalResponseTime.threshold"):
+        artifacts(s)
+
+
+def test_ttft_slo_threshold_must_be_a_bucket_bound():
+    with pytest.raises(SettingsError, match="bucket bound"):
+        settings_with({"slos": {"ttft-latency": {"objective": 99, "thresholdSeconds": 0.7}}})
+    with pytest.raises(SettingsError, match="unknown SLO"):
+        settings_with({"slos": {"latency": {"objective": 99}}})
+    with pytest.raises(SettingsError, match="between 0 and 100"):
+        settings_with({"slos": {"availability": {"objective": 100}}})
+
+
+def test_receiver_credentials_must_be_absolute_file_paths():
+    with pytest.raises(SettingsError, match="absolute file path"):
+        settings_with({"receivers": {"critical-alerts": {"slackChannel": "#x", "slackApiUrlFile": "slack.txt"}}})
+    with pytest.raises(SettingsError, match="unknown key"):
+        settings_with({"receivers": {"critical-alerts": {"slackApiUrl": "https://hooks.example.com/x"}}})
+    with pytest.raises(SettingsError, match="unknown receiver"):
+        settings_with({"receivers": {"pager": {}}})
+
+
+def test_cli_render_exits_non_zero_on_unknown_env(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "llmmon.cli", "render", "--env", "nope", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "nope" in proc.stderr and "known environments" in proc.stderr

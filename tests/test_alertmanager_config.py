@@ -1,0 +1,99 @@
+"""Alertmanager config: accepted by amtool 0.25, routes each severity and Watchdog to its
+receiver, inhibits warnings under a critical of the same signal, never holds a credential."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from alerts.alertmanager import alertmanager_config, local_alertmanager_config
+from alerts.render import artifacts
+from llmmon.checkers import amtool_check_config, amtool_route, require
+from llmmon.settings import load_settings
+
+ENVS = ("dev", "staging", "prod")
+ROUTES = [
+    ({"alertname": "CriticalErrorRate", "severity": "critical", "service": "llm-router"}, "critical-alerts"),
+    ({"alertname": "HighErrorRate", "severity": "warning", "service": "llm-router"}, "warning-alerts"),
+    ({"alertname": "MetricSeriesOverflow", "severity": "info", "service": "llm-router"}, "default"),
+    ({"alertname": "Watchdog", "severity": "info", "service": "llm-router"}, "watchdog"),
+    ({"alertname": "Unlabelled"}, "default"),
+]
+#: Plain credential fields Alertmanager also accepts; only their ``*_file`` twins may appear.
+PLAIN_SECRETS = {"api_url", "smtp_auth_password", "auth_password", "routing_key", "service_key", "api_key",
+                 "credentials", "password", "bot_token", "token", "smtp_auth_secret", "auth_secret"}
+
+
+def write_config(tmp_path: Path, config: dict[str, Any]) -> Path:
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module", params=ENVS)
+def rendered(request, tmp_path_factory) -> Path:
+    require("amtool")
+    path = tmp_path_factory.mktemp(request.param) / "alertmanager.yml"
+    path.write_text(artifacts(load_settings(request.param))["alertmanager/alertmanager.yml"])
+    return path
+
+
+def test_amtool_accepts_every_env(rendered):
+    result = amtool_check_config(rendered)
+    assert result.ok, result.output
+
+
+@pytest.mark.parametrize("labels, receiver", ROUTES)
+def test_routes(rendered, labels, receiver):
+    result = amtool_route(rendered, labels, [receiver])
+    assert result.ok, result.output
+
+
+def test_a_wrong_expectation_fails(rendered):
+    assert not amtool_route(rendered, ROUTES[0][0], ["warning-alerts"]).ok
+
+
+def test_routes_use_matchers_syntax():
+    route = alertmanager_config(load_settings("prod"))["route"]
+    assert route["receiver"] == "default"
+    for child in route["routes"]:
+        assert "matchers" in child and "match" not in child and "match_re" not in child
+
+
+def test_critical_inhibits_warning_of_the_same_service_and_signal():
+    (rule,) = alertmanager_config(load_settings("prod"))["inhibit_rules"]
+    assert rule == {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
+                    "equal": ["service", "signal"]}
+
+
+def _keys(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        return set(node) | {k for v in node.values() for k in _keys(v)}
+    if isinstance(node, list):
+        return {k for v in node for k in _keys(v)}
+    return set()
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_credentials_only_as_files(env):
+    config = alertmanager_config(load_settings(env))
+    keys = _keys(config)
+    assert not keys & PLAIN_SECRETS, keys & PLAIN_SECRETS
+    if env == "prod":
+        assert {"api_url_file", "routing_key_file", "smtp_auth_password_file", "credentials_file"} <= keys
+
+
+def test_local_config_sends_everything_to_one_webhook(tmp_path):
+    require("amtool")
+    config = local_alertmanager_config(load_settings("dev"), "http://127.0.0.1:9/hook")
+    urls = {c["url"] for r in config["receivers"] for c in r["webhook_configs"]}
+    assert urls == {"http://127.0.0.1:9/hook"}
+    assert config["inhibit_rules"] == alertmanager_config(load_settings("dev"))["inhibit_rules"]
+    path = write_config(tmp_path, config)
+    assert amtool_check_config(path).ok
+    for labels, receiver in ROUTES:
+        result = amtool_route(path, labels, [receiver])
+        assert result.ok, result.output
