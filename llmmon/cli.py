@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("llmmon.commands.check", "run every offline checker (promtool, amtool, kubernetes-validate, PromQL) over a render"),
     "router": ("llmmon.commands.router", "run the example LLM router, an instrumented traffic source"),
     "up": ("llmmon.commands.up", "run the local stack: router + traffic, Prometheus, Alertmanager, webhook sink"),
+    "fault": ("llmmon.commands.fault", "inject a fault into a running local stack (error burst, slow, outage, router down/up)"),
 }
 
 

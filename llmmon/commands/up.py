@@ -1,15 +1,94 @@
-"""Not built yet: filled in by its issue."""
+"""Run the local stack: example router + traffic, Prometheus, Alertmanager, webhook sink.
+
+The same rendered configuration as a cluster deploy, served by the real Prometheus and
+Alertmanager from Debian on 127.0.0.1 (busy ports are replaced by free ones). Alertmanager's
+receivers all point at a local webhook sink that appends every notification to
+``DIR/notifications.jsonl``. ``DIR/state.json`` tells ``llmmon fault`` (and you) the URLs.
+Ctrl-C, SIGTERM or the end of ``--for`` stop every process.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from llmmon.checkers import MissingTool
+from llmmon.localstack.configs import PROFILES, LocalConfigs
+from llmmon.localstack.httpjson import NotReady
+from llmmon.localstack.processes import signals_interrupt
+from llmmon.localstack.stack import LocalStack, StackOptions
+from llmmon.settings import available_envs, load_settings
+
+DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "llmmon-up"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("--env", default="dev", help=f"environment to render: one of {', '.join(available_envs())}")
+    p.add_argument("--for", dest="seconds", type=float, metavar="SECONDS",
+                   help="stop after this many seconds (default: run until Ctrl-C)")
+    add_workdir_argument(p)
+    p.add_argument("--profile", choices=sorted(PROFILES), default="default",
+                   help="rules to load: 'default' = the env's rules; 'test' = short 'for'/intervals, "
+                   "alerts fire within seconds (what the live tests use)")
+    p.add_argument("--traffic", type=float, default=5.0, metavar="RPS", help="generated requests per second")
+    for name, default in (("router", 8080), ("prometheus", 9090), ("alertmanager", 9093)):
+        p.add_argument(f"--{name}-port", type=int, default=default, metavar="PORT",
+                       help=f"preferred {name} port on 127.0.0.1 (default {default}); if busy, or 0, a free one")
+
+
+def add_workdir_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
+                   help=f"where configs, data, logs, notifications.jsonl and state.json go (default: {DEFAULT_WORKDIR})")
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"llmmon {args.command}: not implemented yet", file=sys.stderr)
-    return 2
+    settings = load_settings(args.env)
+    options = StackOptions(
+        workdir=args.workdir, env=args.env, profile=args.profile, traffic_rps=args.traffic,
+        router_port=args.router_port, prometheus_port=args.prometheus_port,
+        alertmanager_port=args.alertmanager_port,
+        prometheus_flags=list(PROFILES[args.profile].prometheus_flags),
+    )
+    stack = LocalStack(options, LocalConfigs(settings, PROFILES[args.profile]))
+    with signals_interrupt():
+        return _run_stack(stack, args)
+
+
+def _run_stack(stack: LocalStack, args: argparse.Namespace) -> int:
+    try:
+        state = stack.start()
+    except (MissingTool, NotReady) as exc:
+        print(f"llmmon up: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130  # start() already stopped what it had started
+    try:
+        print(f"env {args.env}, profile {args.profile}, workdir {args.workdir}")
+        for name, url, pid in (("router", state.router_url, state.pids["router"]),
+                               ("prometheus", state.prometheus_url, state.pids["prometheus"]),
+                               ("alertmanager", state.alertmanager_url, state.pids["alertmanager"]),
+                               ("webhook sink", state.webhook_url, None)):
+            print(f"  {name:<13}{url}" + (f"  (pid {pid})" if pid else ""))
+        print(f"  notifications {state.notifications_file}\n"
+              f"Inject faults with: llmmon fault --workdir {args.workdir} error-burst|slow|outage|router-down|"
+              f"router-up|clear.  Ctrl-C stops everything.", flush=True)
+        stack.serve(args.seconds, _printer())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        print("\nstopped: router, prometheus, alertmanager, webhook sink", flush=True)
+    return 0
+
+
+def _printer() -> Callable[[str], None]:
+    tty = sys.stdout.isatty()
+
+    def show(line: str) -> None:
+        # On a terminal the status line updates in place; in a log it is one line per tick.
+        print(f"\r\033[K{line}" if tty else line, end="" if tty else "\n", flush=True)
+
+    return show

@@ -1,0 +1,232 @@
+"""Start, watch and stop the local stack: router + traffic, Prometheus, Alertmanager, webhook sink."""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from llmmon.checkers import require
+from llmmon.localstack.api import Alertmanager, Prometheus
+from llmmon.localstack.httpjson import wait_ready, wait_until
+from llmmon.localstack.ports import HOST, is_free, pick_port
+from llmmon.localstack.processes import Child, Supervisor
+from llmmon.localstack.state import StackState
+from llmmon.localstack.status import status_line
+from llmmon.localstack.webhook import WebhookSink
+
+PROMETHEUS = "prometheus"
+ALERTMANAGER = "prometheus-alertmanager"  # the Debian package's daemon name
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each component listens; what the configuration builder needs to know."""
+
+    router: str  # host:port
+    prometheus: str
+    alertmanager: str
+    webhook_url: str  # base URL of the sink
+
+
+class ConfigBuilder(Protocol):
+    """Produces the local configuration from the rendered artifacts (see ``configs.py``)."""
+
+    def rule_files(self, workdir: Path) -> list[Path]: ...
+
+    def prometheus_yml(self, endpoints: Endpoints, rule_files: list[Path]) -> str: ...
+
+    def alertmanager_yml(self, endpoints: Endpoints) -> str: ...
+
+
+@dataclass
+class StackOptions:
+    workdir: Path
+    env: str = "dev"
+    profile: str = "default"
+    traffic_rps: float = 5.0
+    #: Preferred ports (None: any free one); busy ones are replaced by free ones.
+    router_port: int | None = 8080
+    prometheus_port: int | None = 9090
+    alertmanager_port: int | None = 9093
+    sink_port: int | None = None
+    ready_timeout: float = 60.0
+    #: Extra prometheus flags (the test profile shortens the alert resend delay).
+    prometheus_flags: list[str] = field(default_factory=list)
+    #: Command that runs the router; "{port}" and "{rps}" are substituted.
+    router_argv: list[str] = field(default_factory=lambda: [
+        sys.executable, "-m", "llmmon.cli", "router", "--host", HOST, "--port", "{port}", "--traffic", "{rps}",
+    ])
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions, configs: ConfigBuilder) -> None:
+        self.options = options
+        self.configs = configs
+        self.workdir = options.workdir.resolve()
+        self.supervisor = Supervisor(self.workdir / "logs")
+        self.sink: WebhookSink | None = None
+        self.endpoints: Endpoints | None = None
+        self.state: StackState | None = None
+        self._commands: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any]]] = queue.Queue()
+        self._serving = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> StackState:
+        for binary in (PROMETHEUS, ALERTMANAGER):
+            require(binary)  # MissingTool names the Debian package
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> StackState:
+        o, w = self.options, self.workdir
+        w.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(w / "data", ignore_errors=True)  # fresh TSDB: no alerts from a previous run
+        self.sink = WebhookSink(w / "notifications.jsonl", pick_port(o.sink_port) if o.sink_port else 0, control={
+            "router-down": lambda: self._in_main_thread(self.router_down),
+            "router-up": lambda: self._in_main_thread(self.router_up),
+        }).start()
+        taken: set[int] = {self.sink.port}
+        ports = {name: pick_port(pref, taken=taken) for name, pref in (
+            ("router", o.router_port), ("prometheus", o.prometheus_port), ("alertmanager", o.alertmanager_port))}
+        self.endpoints = e = Endpoints(
+            router=f"{HOST}:{ports['router']}", prometheus=f"{HOST}:{ports['prometheus']}",
+            alertmanager=f"{HOST}:{ports['alertmanager']}", webhook_url=self.sink.url,
+        )
+        rules = self.configs.rule_files(w)
+        (w / "prometheus.yml").write_text(self.configs.prometheus_yml(e, rules))
+        (w / "alertmanager.yml").write_text(self.configs.alertmanager_yml(e))
+
+        am = self.supervisor.start("alertmanager", [
+            require(ALERTMANAGER), f"--config.file={w / 'alertmanager.yml'}",
+            f"--storage.path={w / 'data' / 'alertmanager'}", f"--web.listen-address={e.alertmanager}",
+            "--cluster.listen-address=",  # no gossip: a single local instance
+        ])
+        router = self._start_router()
+        prom = self.supervisor.start("prometheus", [
+            require(PROMETHEUS), f"--config.file={w / 'prometheus.yml'}",
+            f"--storage.tsdb.path={w / 'data' / 'prometheus'}", f"--web.listen-address={e.prometheus}",
+            "--web.enable-lifecycle", *o.prometheus_flags,
+        ])
+        wait_ready(f"http://{e.alertmanager}/-/ready", o.ready_timeout, am)
+        wait_ready(f"http://{e.router}/health/live", o.ready_timeout, router)
+        wait_ready(f"http://{e.prometheus}/-/ready", o.ready_timeout, prom)
+        self.state = StackState(
+            env=o.env, profile=o.profile,
+            prometheus_url=f"http://{e.prometheus}", alertmanager_url=f"http://{e.alertmanager}",
+            router_url=f"http://{e.router}", webhook_url=self.sink.url, control_url=f"{self.sink.url}/control",
+            notifications_file=str(self.sink.path), pids=self.pids(), started_at=time.time(),
+        )
+        self.state.write(w)
+        return self.state
+
+    def stop(self) -> None:
+        self.supervisor.stop_all()
+        if self.sink is not None:
+            self.sink.stop()
+            self.sink = None
+        (self.workdir / "state.json").unlink(missing_ok=True)
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the router, which faults stop and start -------------------------------------------
+    def _start_router(self) -> Child:
+        assert self.endpoints is not None
+        port = self.endpoints.router.rsplit(":", 1)[1]
+        argv = [a.format(port=port, rps=self.options.traffic_rps) for a in self.options.router_argv]
+        return self.supervisor.start("router", argv)
+
+    def router_down(self) -> dict[str, Any]:
+        self.supervisor.stop("router")
+        self._write_pids()
+        return {"router": "stopped"}
+
+    def router_up(self) -> dict[str, Any]:
+        assert self.endpoints is not None
+        child = self.supervisor.get("router")
+        if child is None or not child.alive():
+            port = int(self.endpoints.router.rsplit(":", 1)[1])
+            # The port was ours a moment ago; wait for the kernel to release it.
+            wait_until(lambda: is_free(port), 10, f"port {port} to be free")
+            child = self._start_router()
+        wait_ready(f"http://{self.endpoints.router}/health/live", self.options.ready_timeout, child)
+        self._write_pids()
+        return {"router": "running", "pid": child.pid}
+
+    def _write_pids(self) -> None:
+        if self.state is not None:
+            self.state = dataclasses.replace(self.state, pids=self.pids())
+            self.state.write(self.workdir)
+
+    def pids(self) -> dict[str, int]:
+        return {c.name: c.pid for c in self.supervisor.children() if c.alive()}
+
+    # -- watching --------------------------------------------------------------------------
+    @property
+    def prometheus(self) -> Prometheus:
+        assert self.state is not None
+        return Prometheus(self.state.prometheus_url)
+
+    @property
+    def alertmanager(self) -> Alertmanager:
+        assert self.state is not None
+        return Alertmanager(self.state.alertmanager_url)
+
+    def status(self) -> str:
+        return status_line(self.prometheus, self.sink.records() if self.sink else [])
+
+    def serve(self, seconds: float | None, on_tick: Callable[[str], None], tick: float = 2.0) -> None:
+        """Run control commands in this (main) thread and report status until ``seconds`` pass.
+
+        Children must be started from the main thread: PR_SET_PDEATHSIG fires when the
+        *thread* that forked them ends, so a request thread must not start the router.
+        """
+        deadline = None if seconds is None else time.monotonic() + seconds
+        self._serving = True
+        try:
+            next_tick = 0.0
+            while deadline is None or time.monotonic() < deadline:
+                try:
+                    fn, reply = self._commands.get(timeout=0.2)
+                except queue.Empty:
+                    pass
+                else:
+                    try:
+                        reply.put(fn())
+                    except Exception as exc:  # noqa: BLE001 - handed back to the requester
+                        reply.put(exc)
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + tick
+                    try:
+                        on_tick(self.status())
+                    except (OSError, RuntimeError) as exc:
+                        on_tick(f"status unavailable: {exc}")
+        finally:
+            self._serving = False
+
+    def _in_main_thread(self, fn: Callable[[], Any]) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            return fn()
+        if not self._serving:
+            raise RuntimeError("the stack is not serving control commands")
+        reply: queue.Queue[Any] = queue.Queue()
+        self._commands.put((fn, reply))
+        result = reply.get(timeout=self.options.ready_timeout + 15)
+        if isinstance(result, Exception):
+            raise result
+        return result

@@ -1,0 +1,138 @@
+"""End to end on real Prometheus + Alertmanager: queries answer, alerts fire, route, inhibit, resolve.
+
+One stack (test profile: 1s scrape/evaluation, short ``for``) is shared by the whole module;
+each wait is bounded and every process is checked dead at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from dashboards.queries import all_queries
+from llmmon.localstack.configs import PROFILES, LocalConfigs
+from llmmon.localstack.httpjson import send_json, wait_until
+from llmmon.localstack.processes import pid_alive
+from llmmon.localstack.stack import LocalStack, StackOptions
+from llmmon.localstack.webhook import delivered
+from llmmon.settings import load_settings
+
+pytestmark = pytest.mark.live
+
+#: Bounded waits: alerts in the test profile fire within a few seconds, this is the ceiling.
+WAIT = 75
+#: Rate window for dashboard queries: several of the test profile's 1s scrapes.
+RATE_WINDOW = "10s"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    profile = PROFILES["test"]
+    options = StackOptions(
+        workdir=tmp_path_factory.mktemp("stack"), env="dev", profile="test", traffic_rps=20,
+        router_port=None, prometheus_port=None, alertmanager_port=None,
+        prometheus_flags=list(profile.prometheus_flags),
+    )
+    local = LocalStack(options, LocalConfigs(load_settings("dev"), profile))
+    local.start()
+    try:
+        yield local
+    finally:
+        started = local.supervisor.started_pids()
+        local.stop()
+        assert [pid for pid in started if pid_alive(pid)] == []
+
+
+def faults(stack: LocalStack, body: dict | None) -> None:
+    url = f"{stack.state.router_url}/admin/faults"
+    send_json("DELETE", url) if body is None else send_json("POST", url, body)
+
+
+def firing(stack: LocalStack, alertname: str) -> bool:
+    return any(a["labels"]["alertname"] == alertname for a in stack.prometheus.alerts(state="firing"))
+
+
+def test_stack_scrapes_router_and_itself_and_loads_the_rules(stack):
+    def all_up() -> bool:
+        targets = stack.prometheus.targets()
+        return bool(targets) and all(t["health"] == "up" for t in targets)
+
+    wait_until(all_up, WAIT, "all targets up")
+    jobs = {t["labels"]["job"] for t in stack.prometheus.targets()}
+    assert "llm-router" in jobs and len(jobs) >= 2
+    rules = [r["name"] for g in stack.prometheus.rule_groups() for r in g["rules"]]
+    assert {"ServiceDown", "HighErrorRate", "CriticalErrorRate"} <= set(rules)
+
+
+def test_every_dashboard_query_returns_data(stack):
+    # Event counters (errors, fallbacks, retries, rate limits) only exist once such an event happened.
+    faults(stack, {"error_rate": 0.3, "rate_limit_exhausted": ["openai"]})
+    time.sleep(3)
+    faults(stack, None)
+    queries = all_queries(load_settings("dev"), rate_interval=RATE_WINDOW)
+    assert len(queries) > 20
+    failures: list[str] = []
+
+    def all_answer() -> bool:
+        failures.clear()
+        for uid, title, expr in queries:
+            try:
+                if not stack.prometheus.query(expr):
+                    failures.append(f"{uid} / {title}: empty result for {expr}")
+            except RuntimeError as exc:
+                failures.append(f"{uid} / {title}: {exc}")
+        return not failures
+
+    deadline = time.monotonic() + WAIT
+    while not all_answer() and time.monotonic() < deadline:
+        time.sleep(2)
+    assert failures == []
+
+
+@pytest.fixture(scope="module")
+def error_burst(stack: LocalStack) -> Iterator[float]:
+    """Every backend call fails until CriticalErrorRate reached the sink; yields that moment."""
+    faults(stack, {"error_rate": 1.0})
+    try:
+        wait_until(lambda: delivered(stack.sink.records(), "CriticalErrorRate"), WAIT,
+                   "CriticalErrorRate to reach the webhook sink")
+        yield min(a["received_at"] for a in delivered(stack.sink.records(), "CriticalErrorRate"))
+    finally:
+        faults(stack, None)
+
+
+def test_error_burst_fires_high_error_rate(stack, error_burst):
+    wait_until(lambda: firing(stack, "HighErrorRate"), WAIT, "HighErrorRate firing in Prometheus")
+    alert = next(a for a in stack.prometheus.alerts("firing") if a["labels"]["alertname"] == "HighErrorRate")
+    assert alert["labels"]["severity"] == "warning"
+
+
+def test_critical_alert_inhibits_its_warning_twin(stack, error_burst):
+    critical = delivered(stack.sink.records(), "CriticalErrorRate")
+    assert {a["receiver"] for a in critical} == {"critical-alerts"}
+    signal = critical[0]["labels"]["signal"]
+
+    def warning_suppressed() -> bool:
+        twins = [a for a in stack.alertmanager.alerts() if a["labels"]["alertname"] == "HighErrorRate"]
+        return bool(twins) and all(a["status"]["state"] == "suppressed" and a["status"]["inhibitedBy"] for a in twins)
+
+    wait_until(warning_suppressed, WAIT, "HighErrorRate suppressed by inhibition in Alertmanager")
+    twin = next(a for a in stack.alertmanager.alerts() if a["labels"]["alertname"] == "HighErrorRate")
+    assert twin["labels"]["signal"] == signal
+    # Give Alertmanager several group intervals to (wrongly) deliver the warning.
+    time.sleep(5)
+    late = [a for a in delivered(stack.sink.records(), "HighErrorRate") if a["received_at"] > error_burst]
+    assert late == []
+
+
+def test_router_down_fires_service_down_via_critical_route_and_resolves(stack):
+    faults(stack, None)
+    stack.router_down()
+    wait_until(lambda: delivered(stack.sink.records(), "ServiceDown", receiver="critical-alerts"), WAIT,
+               "ServiceDown firing notification to critical-alerts")
+    stack.router_up()
+    wait_until(lambda: delivered(stack.sink.records(), "ServiceDown", status="resolved", receiver="critical-alerts"),
+               WAIT, "ServiceDown resolved notification to critical-alerts")
+    assert not firing(stack, "ServiceDown")
