@@ -47,24 +47,36 @@ MODEL_COST_PER_HOUR = "model:llm_router_cost_usd:per_hour_rate5m"
 FALLBACK_RATIO = "llm_router:fallbacks:ratio_rate5m"
 BACKEND_RATE_LIMITED_RATE = "backend:llm_router_rate_limited:rate5m"
 
-#: Aggregates recorded by ``alerts.recording_rules`` (SLO rules excluded).
-AGGREGATE_RULE_NAMES: tuple[str, ...] = (
-    HTTP_REQUEST_RATE,
-    INFERENCE_RATE,
-    INFERENCE_ERROR_RATIO,
-    MODEL_INFERENCE_ERROR_RATIO,
-    ERROR_RATE,
+#: Labels each aggregate rule keeps (its ``sum by``), besides external labels such as ``env``.
+#: ``alerts.recording_rules`` aggregates by exactly these, and dashboards may filter and
+#: label legends only by them.
+AGGREGATED_BY: dict[str, tuple[str, ...]] = {
+    HTTP_REQUEST_RATE: ("route", "status_code"),
+    INFERENCE_RATE: ("model", "status"),
+    INFERENCE_ERROR_RATIO: (),
+    MODEL_INFERENCE_ERROR_RATIO: ("model",),
+    ERROR_RATE: ("type",),
+    INFERENCE_LATENCY_QUANTILE: (),
+    MODEL_INFERENCE_LATENCY_QUANTILE: ("model",),
+    MODEL_TTFT_QUANTILE: ("model",),
+    MODEL_TPOT_QUANTILE: ("model",),
+    TOKENS_GENERATED_RATE: (),
+    MODEL_TOKENS_RATE: ("model", "token_type"),
+    CACHE_HIT_RATIO: ("cache_type",),
+    MODEL_COST_PER_HOUR: ("model",),
+    FALLBACK_RATIO: (),
+    BACKEND_RATE_LIMITED_RATE: ("backend",),
+}
+#: Histogram-quantile rules: one series per ``QUANTILES`` value, in the static label ``quantile``.
+QUANTILE_RULES: tuple[str, ...] = (
     INFERENCE_LATENCY_QUANTILE,
     MODEL_INFERENCE_LATENCY_QUANTILE,
     MODEL_TTFT_QUANTILE,
     MODEL_TPOT_QUANTILE,
-    TOKENS_GENERATED_RATE,
-    MODEL_TOKENS_RATE,
-    CACHE_HIT_RATIO,
-    MODEL_COST_PER_HOUR,
-    FALLBACK_RATIO,
-    BACKEND_RATE_LIMITED_RATE,
 )
+
+#: Aggregates recorded by ``alerts.recording_rules`` (SLO rules excluded).
+AGGREGATE_RULE_NAMES: tuple[str, ...] = tuple(AGGREGATED_BY)
 
 # --- SLOs (Sloth-compatible) ---------------------------------------------------------
 SLO_SERVICE = "llm-router"
@@ -109,3 +121,19 @@ SLO_RULE_NAMES: tuple[str, ...] = (
 
 #: Every series name a recording rule of this package produces.
 ALL_RULE_NAMES: frozenset[str] = frozenset((*AGGREGATE_RULE_NAMES, *SLO_RULE_NAMES))
+
+#: Labels every SLO rule carries (``alerts.slo.Slo.labels``); window rules add ``sloth_window``.
+SLO_LABELS: tuple[str, ...] = ("sloth_id", "sloth_service", "sloth_slo")
+#: What ``SLO_INFO`` adds, as Sloth does.
+SLO_INFO_LABELS: tuple[str, ...] = ("sloth_mode", "sloth_objective", "sloth_spec", "sloth_version")
+
+
+def kept_labels(name: str) -> frozenset[str]:
+    """Labels a series recorded as ``name`` has (external labels aside)."""
+    if name in AGGREGATED_BY:
+        return frozenset((*AGGREGATED_BY[name], *(("quantile",) if name in QUANTILE_RULES else ())))
+    if name not in SLO_RULE_NAMES:
+        raise KeyError(f"{name!r} is not a recording rule of this package")
+    if name.startswith("slo:sli_error:"):
+        return frozenset((*SLO_LABELS, "sloth_window"))
+    return frozenset((*SLO_LABELS, *(SLO_INFO_LABELS if name == SLO_INFO else ())))

@@ -1,7 +1,8 @@
 """Expressions of the aggregate recording rules named in ``alerts.recording``.
 
-Every rule sums across instances, so dashboards read one series per label set instead of
-re-aggregating raw per-instance series over every zoom level.
+Every rule sums across instances by the labels ``recording.AGGREGATED_BY`` gives it, so
+dashboards read one series per label set instead of re-aggregating raw per-instance
+series over every zoom level.
 """
 
 from __future__ import annotations
@@ -11,36 +12,41 @@ from alerts.model import RecordingRule
 from alerts.profiles import Profile
 from alerts.promql import quantile, sum_rate
 from app_instrumentation import catalog as c
+from app_instrumentation.catalog import MetricSpec
 
 
 def aggregate_rules(profile: Profile) -> list[RecordingRule]:
     w = profile.window("5m")
-    inferences = sum_rate(c.INFERENCE.name, w)
-    errors = sum_rate(c.INFERENCE.name, w, status="error")
-    hits = sum_rate(c.CACHE_HITS.name, w, ("cache_type",))
-    misses = sum_rate(c.CACHE_MISSES.name, w, ("cache_type",))
+
+    def total(record: str, spec: MetricSpec, **matchers: str) -> str:
+        """``spec``'s rate summed by the labels ``record`` keeps."""
+        return sum_rate(spec.name, w, rec.AGGREGATED_BY[record], **matchers)
+
+    def share(part: str, whole: str) -> str:
+        return f"{part}\n/\n{whole}"
+
+    def errors(record: str) -> str:
+        return share(total(record, c.INFERENCE, status="error"), total(record, c.INFERENCE))
+
+    hits = total(rec.CACHE_HIT_RATIO, c.CACHE_HITS)
+    misses = total(rec.CACHE_HIT_RATIO, c.CACHE_MISSES)
     rules = [
-        RecordingRule(rec.HTTP_REQUEST_RATE, sum_rate(c.HTTP_REQUESTS.name, w, ("route", "status_code"))),
-        RecordingRule(rec.INFERENCE_RATE, sum_rate(c.INFERENCE.name, w, ("model", "status"))),
-        RecordingRule(rec.INFERENCE_ERROR_RATIO, f"{errors}\n/\n{inferences}"),
-        RecordingRule(
-            rec.MODEL_INFERENCE_ERROR_RATIO,
-            f"{sum_rate(c.INFERENCE.name, w, ('model',), status='error')}\n/\n{sum_rate(c.INFERENCE.name, w, ('model',))}",
-        ),
-        RecordingRule(rec.ERROR_RATE, sum_rate(c.ERRORS.name, w, ("type",))),
-        RecordingRule(rec.TOKENS_GENERATED_RATE, sum_rate(c.TOKENS_GENERATED.name, w)),
-        RecordingRule(rec.MODEL_TOKENS_RATE, sum_rate(c.TOKENS.name, w, ("model", "token_type"))),
-        RecordingRule(rec.CACHE_HIT_RATIO, f"{hits}\n/\n({hits} + {misses})"),
-        RecordingRule(rec.MODEL_COST_PER_HOUR, f"{sum_rate(c.COST.name, w, ('model',))} * 3600"),
-        RecordingRule(rec.FALLBACK_RATIO, f"{sum_rate(c.FALLBACKS.name, w)}\n/\n{inferences}"),
-        RecordingRule(rec.BACKEND_RATE_LIMITED_RATE, sum_rate(c.RATE_LIMITED.name, w, ("backend",))),
+        RecordingRule(rec.HTTP_REQUEST_RATE, total(rec.HTTP_REQUEST_RATE, c.HTTP_REQUESTS)),
+        RecordingRule(rec.INFERENCE_RATE, total(rec.INFERENCE_RATE, c.INFERENCE)),
+        RecordingRule(rec.INFERENCE_ERROR_RATIO, errors(rec.INFERENCE_ERROR_RATIO)),
+        RecordingRule(rec.MODEL_INFERENCE_ERROR_RATIO, errors(rec.MODEL_INFERENCE_ERROR_RATIO)),
+        RecordingRule(rec.ERROR_RATE, total(rec.ERROR_RATE, c.ERRORS)),
+        RecordingRule(rec.TOKENS_GENERATED_RATE, total(rec.TOKENS_GENERATED_RATE, c.TOKENS_GENERATED)),
+        RecordingRule(rec.MODEL_TOKENS_RATE, total(rec.MODEL_TOKENS_RATE, c.TOKENS)),
+        RecordingRule(rec.CACHE_HIT_RATIO, share(hits, f"({hits} + {misses})")),
+        RecordingRule(rec.MODEL_COST_PER_HOUR, f"{total(rec.MODEL_COST_PER_HOUR, c.COST)} * 3600"),
+        RecordingRule(rec.FALLBACK_RATIO, share(total(rec.FALLBACK_RATIO, c.FALLBACKS),
+                                                total(rec.FALLBACK_RATIO, c.INFERENCE))),
+        RecordingRule(rec.BACKEND_RATE_LIMITED_RATE, total(rec.BACKEND_RATE_LIMITED_RATE, c.RATE_LIMITED)),
     ]
-    quantiles = (
-        (rec.INFERENCE_LATENCY_QUANTILE, c.INFERENCE_DURATION, ()),
-        (rec.MODEL_INFERENCE_LATENCY_QUANTILE, c.INFERENCE_DURATION, ("model",)),
-        (rec.MODEL_TTFT_QUANTILE, c.TIME_TO_FIRST_TOKEN, ("model",)),
-        (rec.MODEL_TPOT_QUANTILE, c.TIME_PER_OUTPUT_TOKEN, ("model",)),
-    )
-    rules += [RecordingRule(name, quantile(q, spec, w, by), {"quantile": q})
-              for name, spec, by in quantiles for q in rec.QUANTILES]
+    spec_of = {rec.INFERENCE_LATENCY_QUANTILE: c.INFERENCE_DURATION, rec.MODEL_INFERENCE_LATENCY_QUANTILE:
+               c.INFERENCE_DURATION, rec.MODEL_TTFT_QUANTILE: c.TIME_TO_FIRST_TOKEN,
+               rec.MODEL_TPOT_QUANTILE: c.TIME_PER_OUTPUT_TOKEN}
+    rules += [RecordingRule(name, quantile(q, spec_of[name], w, rec.AGGREGATED_BY[name]), {"quantile": q})
+              for name in rec.QUANTILE_RULES for q in rec.QUANTILES]
     return rules

@@ -188,12 +188,13 @@ def main() -> None:
         for r in rules:
             by_name[str(r["record"])].append(RecordingRule(str(r["record"]), str(r["expr"]), dict(r.get("labels") or {})))
         panels, skipped = [], []
-        for uid, title, expr in all_queries(settings, rate_interval=RATE_INTERVAL):
-            if uses_rules(expr, by_name):
+        for query in all_queries(settings, rate_interval=RATE_INTERVAL):
+            name = f"{query.dashboard_uid} / {query.panel_title}"
+            if uses_rules(query.expr, by_name):
                 try:
-                    panels.append((f"{uid} / {title}", expr, inline(expr, by_name, RULE_EVAL)))
+                    panels.append((name, query.expr, inline(query.expr, by_name, RULE_EVAL)))
                 except NotInlinable as exc:
-                    skipped.append(f"{uid} / {title}: {exc}")
+                    skipped.append(f"{name}: {exc}")
         # Every recorded name, as a panel reading it would: the record vs its expression.
         records = [(name, name, inline(name, by_name, RULE_EVAL)) for name in sorted(by_name)]
         panel_rows, panel_ratios = compare(prom, panels, start, end, args.repeat)

@@ -1,5 +1,9 @@
 """LLM Model Performance: the seed's second dashboard, per model.
 
+Per-model traffic, latency and error panels read the aggregate recording rules: a 7-day view
+then reads one series per model instead of every instance's buckets (see the README's
+query benchmark); they cover all instances.
+
 Fixes against the seed: the tokens-per-second quantile keeps ``model`` in its ``sum by``
 (the seed's legend ``{{model}}`` was empty), memory is shown in bytes with a byte unit
 instead of a hand division, the load-time heatmap sums buckets by ``le`` (the seed drew one
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from alerts import recording as r
 from app_instrumentation import catalog as c
 from dashboards import panels as p
 from dashboards import promql as q
@@ -26,19 +31,22 @@ def build() -> g.Dashboard:
         "LLM Model Performance",
         "Usage, speed, latency, errors and memory per model.",
         [
-            p.pie("Inference share by model", p.Query(q.sum_rate(c.INFERENCE, BY_MODEL), "{{model}}"), unit="reqps"),
+            p.pie("Inference share by model", p.Query(q.agg("sum", q.rule(r.INFERENCE_RATE), BY_MODEL), "{{model}}"),
+                  unit="reqps", description=q.rule_note(r.INFERENCE_RATE)),
             p.timeseries("Inferences by strategy",
                          p.Query(q.sum_rate(c.INFERENCE, ["strategy"]), "{{strategy}}"), unit="reqps", stacked=True),
             p.timeseries("Inference latency p95 by model",
-                         p.Query(q.quantile(0.95, c.INFERENCE_DURATION, BY_MODEL), "{{model}}"),
-                         unit="s", thresholds=INFERENCE_LATENCY_STEPS),
+                         p.Query(q.rule(r.MODEL_INFERENCE_LATENCY_QUANTILE, quantile="0.95"), "{{model}}"),
+                         unit="s", thresholds=INFERENCE_LATENCY_STEPS,
+                         description=q.rule_note(r.MODEL_INFERENCE_LATENCY_QUANTILE)),
             p.timeseries("Median tokens per second by model",
                          p.Query(q.quantile(0.5, c.TOKENS_PER_SECOND, BY_MODEL), "{{model}}"),
                          unit=p.TOKENS_PER_SECOND,
                          description="Median over requests of each request's generation speed."),
             p.timeseries("Inference error ratio by model",
-                         p.Query(q.share(c.INFERENCE, {"status": "error"}, BY_MODEL), "{{model}}"),
-                         unit=p.RATIO, max_value=1, thresholds=p.steps("green", (0.05, "yellow"), (0.1, "red"))),
+                         p.Query(q.rule(r.MODEL_INFERENCE_ERROR_RATIO), "{{model}}"),
+                         unit=p.RATIO, max_value=1, thresholds=p.steps("green", (0.05, "yellow"), (0.1, "red")),
+                         description=q.rule_note(r.MODEL_INFERENCE_ERROR_RATIO)),
             p.timeseries("Cached answer ratio by model",
                          p.Query(q.share(c.INFERENCE, {"cached": "true"}, BY_MODEL), "{{model}}"),
                          unit=p.RATIO, max_value=1),

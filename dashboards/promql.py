@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from alerts import recording
 from app_instrumentation.catalog import MetricSpec
 
 #: Grafana's rate window: at least four scrape intervals, follows the zoom level.
@@ -39,9 +40,23 @@ def series(spec: MetricSpec, sample: str | None = None, **equal: str) -> str:
 
 
 def rule(name: str, variables: Iterable[tuple[str, str]] = (), **equal: str) -> str:
-    """Selector of a recording rule: aggregated across instances, so ``env`` and the given
-    (label, variable) pairs filter it, never ``instance``."""
+    """Selector of a recording rule. Rules are aggregated across instances, so ``env``, the
+    metric filters for labels the rule keeps (``model``) and the given (label, variable) pairs
+    filter it, never ``instance``. Refuses a label the rule does not keep and a quantile it
+    does not record."""
+    kept = recording.kept_labels(name)
+    variables = [*variables, *((label, var) for label, var in METRIC_FILTERS if label in kept)]
+    unknown = sorted(({label for label, _ in variables} | set(equal)) - kept)
+    if unknown:
+        raise ValueError(f"recording rule {name} keeps no label(s) {unknown}; it keeps {sorted(kept)}")
+    if "quantile" in equal and equal["quantile"] not in recording.QUANTILES:
+        raise ValueError(f"recording rule {name} records quantiles {recording.QUANTILES}, not {equal['quantile']!r}")
     return name + _matchers([ENV_FILTER, *variables], equal)
+
+
+def rule_note(name: str) -> str:
+    """Description of a panel that reads recording rule ``name``."""
+    return f"All router instances, from the recording rule {name} (5m windows); the instance filter does not apply."
 
 
 def agg(op: str, inner: str, by: Iterable[str] = ()) -> str:

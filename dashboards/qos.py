@@ -1,13 +1,16 @@
 """LLM quality of service: what a router on-call engineer checks first during an incident.
 
 Streaming latency (time to first token, time per output token), token volume, spend,
-fallbacks, retries, rate limits and backend health, per model and backend.
+fallbacks, retries, rate limits and backend health, per model and backend. Per-model
+latency, token and cost panels and the rate-limit panel read the aggregate recording rules
+(all instances); the stats and per-backend panels follow the instance filter.
 """
 
 from __future__ import annotations
 
 from grafanalib import core as g
 
+from alerts import recording as r
 from app_instrumentation import catalog as c
 from dashboards import panels as p
 from dashboards import promql as q
@@ -24,7 +27,8 @@ UP_DOWN = {0: ("down", "red"), 1: ("up", "green")}
 
 def build() -> g.Dashboard:
     spend = q.scaled(q.sum_rate(c.COST, ["model", "backend"]), SECONDS_PER_HOUR)
-    output_tokens = q.sum_rate(c.TOKENS, BY_MODEL, token_type="output")
+    cost_per_1k = (f"{q.rule(r.MODEL_COST_PER_HOUR)} / ignoring(token_type) "
+                   f"{q.rule(r.MODEL_TOKENS_RATE, token_type='output')} * 1000 / {SECONDS_PER_HOUR}")
     return dashboard(
         uids.QOS,
         "LLM Quality of Service",
@@ -43,19 +47,19 @@ def build() -> g.Dashboard:
             p.stat("Backends up", q.agg("sum", q.series(c.BACKEND_UP)), unit="short",
                    thresholds=p.steps("red", (1, "yellow"), (2, "green"))),
             p.timeseries("Time to first token p95 by model",
-                         p.Query(q.quantile(0.95, c.TIME_TO_FIRST_TOKEN, BY_MODEL), "{{model}}"),
-                         unit="s", thresholds=TTFT_STEPS),
+                         p.Query(q.rule(r.MODEL_TTFT_QUANTILE, quantile="0.95"), "{{model}}"),
+                         unit="s", thresholds=TTFT_STEPS, description=q.rule_note(r.MODEL_TTFT_QUANTILE)),
             p.timeseries("Time per output token p95 by model",
-                         p.Query(q.quantile(0.95, c.TIME_PER_OUTPUT_TOKEN, BY_MODEL), "{{model}}"),
-                         unit="s", thresholds=TPOT_STEPS),
+                         p.Query(q.rule(r.MODEL_TPOT_QUANTILE, quantile="0.95"), "{{model}}"),
+                         unit="s", thresholds=TPOT_STEPS, description=q.rule_note(r.MODEL_TPOT_QUANTILE)),
             p.timeseries("Tokens per second, input and output, by model",
-                         p.Query(q.sum_rate(c.TOKENS, ["model", "token_type"]), "{{model}} {{token_type}}"),
-                         unit=p.TOKENS_PER_SECOND),
+                         p.Query(q.rule(r.MODEL_TOKENS_RATE), "{{model}} {{token_type}}"),
+                         unit=p.TOKENS_PER_SECOND, description=q.rule_note(r.MODEL_TOKENS_RATE)),
             p.timeseries("Spend rate by model and backend", p.Query(spend, "{{model}} @ {{backend}}"),
                          unit=p.USD_PER_HOUR, stacked=True),
             p.timeseries("Cost per 1k output tokens by model",
-                         p.Query(q.scaled(q.ratio(q.sum_rate(c.COST, BY_MODEL), output_tokens), 1000), "{{model}}"),
-                         unit="currencyUSD"),
+                         p.Query(cost_per_1k, "{{model}}"), unit="currencyUSD",
+                         description=q.rule_note(r.MODEL_COST_PER_HOUR)),
             p.timeseries("Backend request latency p95 by backend",
                          p.Query(q.quantile(0.95, c.BACKEND_REQUEST_DURATION, BY_BACKEND), "{{backend}}"), unit="s"),
             p.timeseries("Backend error ratio by backend",
@@ -69,7 +73,8 @@ def build() -> g.Dashboard:
                          p.Query(q.sum_rate(c.RETRIES, ["backend", "reason"]), "{{backend}} ({{reason}})"),
                          unit="ops", stacked=True),
             p.timeseries("Requests refused by rate limits, by backend",
-                         p.Query(q.sum_rate(c.RATE_LIMITED, BY_BACKEND), "{{backend}}"), unit="reqps", stacked=True),
+                         p.Query(q.rule(r.BACKEND_RATE_LIMITED_RATE), "{{backend}}"), unit="reqps", stacked=True,
+                         description=q.rule_note(r.BACKEND_RATE_LIMITED_RATE)),
             p.timeseries("Rate-limit budget remaining (lowest instance)",
                          p.Query(q.agg("min", q.series(c.RATE_LIMIT_REMAINING), ["backend", "limit_type"]),
                                  "{{backend}} {{limit_type}}"), unit="short"),

@@ -31,12 +31,15 @@ from llmmon.settings import Settings
 #: Grafana built-ins the dashboards use (anything else starting with $ must be a variable).
 BUILTINS = frozenset({"__rate_interval"})
 VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+LEGEND_LABEL = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
 class PanelQuery(NamedTuple):
     dashboard_uid: str
     panel_title: str
     expr: str
+    #: Grafana legend template; its ``{{label}}`` names must be labels of every result series.
+    legend: str = ""
 
 
 def panels(dashboard: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -52,8 +55,14 @@ def raw_queries() -> list[tuple[Mapping[str, Any], PanelQuery]]:
     for dashboard in map(as_dict, build_all()):
         for panel in panels(dashboard):
             for target in panel.get("targets") or []:
-                out.append((dashboard, PanelQuery(dashboard["uid"], panel["title"], target["expr"])))
+                query = PanelQuery(dashboard["uid"], panel["title"], target["expr"], target.get("legendFormat", ""))
+                out.append((dashboard, query))
     return out
+
+
+def legend_labels(legend: str) -> set[str]:
+    """Label names a legend template prints (``{{model}} {{token_type}}`` → model, token_type)."""
+    return set(LEGEND_LABEL.findall(legend))
 
 
 def variables_used(expr: str) -> set[str]:

@@ -89,5 +89,5 @@ def check_dashboards(settings: Settings, rule_files: list[Path]) -> CheckResult:
     """Dashboard queries with template variables substituted (``dashboards.queries``)."""
     all_queries = importlib.import_module("dashboards.queries").all_queries
     recorded = {r["record"] for r in rules_in(rule_files) if "record" in r}
-    exprs = [(f"{uid} / {title}", expr) for uid, title, expr in all_queries(settings)]
+    exprs = [(f"{q.dashboard_uid} / {q.panel_title}", q.expr) for q in all_queries(settings)]
     return _result("PromQL metric names (dashboards)", exprs, recorded)

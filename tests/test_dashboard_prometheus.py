@@ -2,7 +2,7 @@
 
 Offline and cheap: a tiny TSDB is built with ``promtool tsdb create-blocks-from openmetrics``
 from series generated out of the catalog (every enum value, one value for open labels) and
-the SLO recording rules' names and labels, then ``prometheus`` serves it on a free loopback port. This
+every recording rule's name and kept labels, then ``prometheus`` serves it on a free loopback port. This
 catches what a parser cannot: vector matching that drops every series, a label filter that
 can never match, a function applied to the wrong type. The live test against the example
 router (other engineer's) covers real label values.
@@ -23,7 +23,7 @@ import pytest
 from alerts import recording
 from app_instrumentation import catalog
 from app_instrumentation.catalog import Kind, MetricSpec
-from dashboards.queries import all_queries
+from dashboards.queries import all_queries, legend_labels
 from llmmon.checkers import require
 from llmmon.localstack.ports import HOST, free_port
 
@@ -64,20 +64,36 @@ def family(spec: MetricSpec, start: int) -> list[str]:
     return lines
 
 
+def rule_label_values(name: str, label: str) -> tuple[str, ...]:
+    """Values a recorded series' label takes: recorded quantiles, the rule's window, the catalog's enums."""
+    if label == "quantile":
+        return recording.QUANTILES
+    if label == "sloth_window":
+        return (name.rsplit("ratio_rate", 1)[1],)
+    return tuple(sorted({v for spec in catalog.METRICS for v in spec.enums.get(label, ())})) or ("x",)
+
+
+def rule_label_sets(name: str) -> Iterator[dict[str, str]]:
+    """Label sets of a recording rule's output, from ``recording.kept_labels``: per SLO for SLO rules."""
+    kept = recording.kept_labels(name)
+    ids = [dict(zip(recording.SLO_LABELS, (f"{recording.SLO_SERVICE}-{slo}", recording.SLO_SERVICE, slo), strict=True))
+           for slo in recording.SLO_NAMES] if "sloth_slo" in kept else [{}]
+    others = sorted(kept - set(recording.SLO_LABELS))
+    for slo_ids in ids:
+        for values in itertools.product(*(rule_label_values(name, label) for label in others)):
+            yield {**slo_ids, **dict(zip(others, values, strict=True))}
+
+
 def rule_series(name: str, start: int) -> list[str]:
-    """Recording-rule output as Sloth labels it: per SLO, window rules with ``sloth_window``."""
     lines = [f"# TYPE {name} gauge"]
-    for slo in recording.SLO_NAMES:
-        labels = {"sloth_service": recording.SLO_SERVICE, "sloth_slo": slo, "sloth_id": f"{recording.SLO_SERVICE}-{slo}"}
-        if name.startswith("slo:sli_error:"):
-            labels["sloth_window"] = name.rsplit("ratio_rate", 1)[1]
+    for labels in rule_label_sets(name):
         lines += [fmt(name, labels, 0.01, start + i * STEP_S) for i in range(POINTS)]
     return lines
 
 
 def openmetrics(start: int) -> str:
     lines = [line for spec in catalog.METRICS for line in family(spec, start)]
-    lines += [line for name in sorted(recording.SLO_RULE_NAMES) for line in rule_series(name, start)]
+    lines += [line for name in sorted(recording.ALL_RULE_NAMES) for line in rule_series(name, start)]
     return "\n".join([*lines, "# EOF", ""])
 
 
@@ -133,6 +149,13 @@ def test_every_panel_query_returns_data(prometheus):
         answer = get_json(f"{base}/api/v1/query?{params}")
         if answer.get("status") != "success" or not answer["data"]["result"]:
             failures.append(f"{query.dashboard_uid} / {query.panel_title}: {query.expr} -> {answer}")
+            continue
+        for series in answer["data"]["result"]:
+            missing = legend_labels(query.legend) - set(series["metric"])
+            if missing:
+                failures.append(f"{query.dashboard_uid} / {query.panel_title}: legend {query.legend!r} "
+                                f"names {sorted(missing)}, absent from {series['metric']}")
+                break
     assert failures == []
 
 

@@ -6,9 +6,12 @@ import dataclasses
 
 import pytest
 
+from alerts import recording
 from app_instrumentation import catalog
-from dashboards import names
-from dashboards.queries import PanelQuery, all_queries, substitute
+from dashboards import names, uids
+from dashboards import promql as q
+from dashboards.queries import PanelQuery, all_queries, panels, raw_queries, substitute
+from llmmon.promql_names import metric_names
 from llmmon.settings import load_settings
 
 QUERIES = all_queries()
@@ -67,3 +70,25 @@ def test_a_metric_dropped_from_the_catalog_is_reported(monkeypatch):
     monkeypatch.setattr(catalog, "SAMPLE_NAMES", catalog.SAMPLE_NAMES - {catalog.TOKENS.name})
     unknown = {n for q in all_queries() for n in names.unknown_names(q.expr)}
     assert unknown == {catalog.TOKENS.name}
+
+
+def test_rule_selector_filters_by_kept_labels_only():
+    assert q.rule(recording.MODEL_TTFT_QUANTILE, quantile="0.95") == (
+        f'{recording.MODEL_TTFT_QUANTILE}{{env=~"$env", model=~"$model", quantile="0.95"}}')
+    assert q.rule(recording.BACKEND_RATE_LIMITED_RATE) == f'{recording.BACKEND_RATE_LIMITED_RATE}{{env=~"$env"}}'
+    with pytest.raises(ValueError, match=r"keeps no label\(s\) \['route'\]"):
+        q.rule(recording.INFERENCE_ERROR_RATIO, route="/api/generate")
+    with pytest.raises(ValueError, match=r"keeps no label\(s\) \['instance'\]"):
+        q.rule(recording.INFERENCE_RATE, [("instance", "instance")])
+    with pytest.raises(ValueError, match="records quantiles"):
+        q.rule(recording.MODEL_TTFT_QUANTILE, quantile="0.9")
+
+
+def test_panels_reading_aggregate_rules_say_the_instance_filter_does_not_apply():
+    descriptions = {(dashboard["uid"], panel["title"]): panel.get("description")
+                    for dashboard, _ in raw_queries() for panel in panels(dashboard)}
+    readers = [(query, metric_names(query.expr) & set(recording.AGGREGATED_BY)) for query in QUERIES]
+    readers = [(query, rules) for query, rules in readers if rules]
+    assert {query.dashboard_uid for query, _ in readers} == {uids.MODEL_PERFORMANCE, uids.QOS}
+    for query, rules in readers:
+        assert descriptions[query.dashboard_uid, query.panel_title] in {q.rule_note(r) for r in rules}, label(query)

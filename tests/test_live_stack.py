@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dashboards.queries import all_queries
+from dashboards.queries import all_queries, legend_labels
 from llmmon.localstack.configs import PROFILES, LocalConfigs
 from llmmon.localstack.httpjson import send_json, wait_until
 from llmmon.localstack.processes import pid_alive
@@ -77,12 +77,17 @@ def test_every_dashboard_query_returns_data(stack):
 
     def all_answer() -> bool:
         failures.clear()
-        for uid, title, expr in queries:
+        for query in queries:
+            name = f"{query.dashboard_uid} / {query.panel_title}"
             try:
-                if not stack.prometheus.query(expr):
-                    failures.append(f"{uid} / {title}: empty result for {expr}")
+                result = stack.prometheus.query(query.expr)
             except RuntimeError as exc:
-                failures.append(f"{uid} / {title}: {exc}")
+                failures.append(f"{name}: {exc}")
+                continue
+            if not result:
+                failures.append(f"{name}: empty result for {query.expr}")
+            failures.extend(f"{name}: legend {query.legend!r} needs labels absent from {series['metric']}"
+                            for series in result if not legend_labels(query.legend) <= set(series["metric"]))
         return not failures
 
     deadline = time.monotonic() + WAIT

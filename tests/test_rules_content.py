@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import promql_parser
 import pytest
 import yaml
 
@@ -112,6 +113,34 @@ def test_the_known_series_check_catches_a_typo():
 def test_recorded_names_match_the_recording_module():
     recorded = {r.record for r in rules() if isinstance(r, RecordingRule)}
     assert recorded == set(recording.ALL_RULE_NAMES)
+
+
+def output_labels(node: object) -> frozenset[str]:
+    """Labels an aggregate rule's result keeps: its outer ``sum by``, ``le`` dropped by a quantile."""
+    if isinstance(node, promql_parser.AggregateExpr):
+        return frozenset(node.modifier.labels) if node.modifier else frozenset()
+    if isinstance(node, promql_parser.Call) and node.func.name == "histogram_quantile":
+        return output_labels(node.args[1]) - {"le"}
+    if isinstance(node, promql_parser.ParenExpr):
+        return output_labels(node.expr)
+    if isinstance(node, promql_parser.BinaryExpr):
+        return output_labels(node.lhs)
+    raise AssertionError(f"no output labels known for {node}")
+
+
+def test_kept_labels_are_what_each_rule_records():
+    for r in rules():
+        if not isinstance(r, RecordingRule):
+            continue
+        if r.record in recording.AGGREGATED_BY:
+            assert output_labels(promql_parser.parse(r.expr)) | set(r.labels) == recording.kept_labels(r.record), r
+        else:  # SLO rules carry their identity as static labels
+            assert set(r.labels) == recording.kept_labels(r.record), r
+
+
+def test_kept_labels_refuse_a_name_that_is_not_recorded():
+    with pytest.raises(KeyError, match="not a recording rule"):
+        recording.kept_labels("llm_router_inference_total")
 
 
 def test_slo_rules_are_sloth_compatible():
