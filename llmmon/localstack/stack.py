@@ -135,7 +135,7 @@ class LocalStack:
         if self.sink is not None:
             self.sink.stop()
             self.sink = None
-        (self.workdir / "state.json").unlink(missing_ok=True)
+        StackState.remove(self.workdir)
 
     def __enter__(self) -> LocalStack:
         self.start()

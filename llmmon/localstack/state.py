@@ -33,6 +33,11 @@ class StackState:
         tmp.replace(path)  # atomic: a reader never sees half a file
         return path
 
+    @staticmethod
+    def remove(workdir: Path) -> None:
+        """A stopped stack leaves no state behind: its URLs would point at nothing."""
+        (workdir / STATE_FILE).unlink(missing_ok=True)
+
     @classmethod
     def read(cls, workdir: Path) -> StackState:
         path = workdir / STATE_FILE
