@@ -92,6 +92,16 @@ def test_capture_counts_logs_and_fingerprints():
     assert "_fail" in leaf(line, "error.stack_trace")
 
 
+def test_inference_errors_are_not_counted_twice():
+    """The MetricsCollector counts inference failures; the tracker as an observer only reports them."""
+    from app_instrumentation.events import InferenceContext
+
+    counted = []
+    tracker = ErrorTracker(count=lambda *labels: counted.append(labels))
+    tracker.on_error(InferenceContext("llama-3-8b", "quick"), _caught(_fail, 1))
+    assert counted == []
+
+
 def test_no_dsn_sends_nothing():
     assert reporter_from_env("dev", "1", {}) is None
     assert reporter_from_env("dev", "1", {"SENTRY_DSN": "  "}) is None
@@ -150,3 +160,22 @@ def test_unhandled_request_exception_is_counted_logged_and_reraised():
     assert registry.get_sample_value(catalog.ERRORS.name, labels) == 1.0
     (line,) = sink.events(Stream.ERROR)
     assert leaf(line, "error.type") == "KeyError" and "boom" in leaf(line, "error.stack_trace")
+
+
+def test_request_exception_is_reraised_to_the_server():
+    """The tracker observes; the server still sees the exception (its own 500 handling and logs)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from app_instrumentation.error_tracking import ErrorTrackingMiddleware
+
+    async def boom(request):
+        raise KeyError("missing")
+
+    counted = []
+    tracker = ErrorTracker(count=lambda *labels: counted.append(labels))
+    app = ErrorTrackingMiddleware(Starlette(routes=[Route("/boom", boom)]), tracker)
+    with pytest.raises(KeyError, match="missing"):
+        TestClient(app).get("/boom")
+    assert counted == [("internal_error", "http", "error")]

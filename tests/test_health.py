@@ -104,6 +104,30 @@ def test_periodic_checks_run_in_background_and_stop_cleanly():
     assert len(calls) == seen  # nothing ran after stop()
 
 
+def test_periodic_checks_survive_a_failing_round():
+    """A round that raises (here: the metrics sink) is logged; the next rounds still run."""
+    rounds = []
+
+    class FlakySink:
+        def health_check(self, check: str, healthy: bool) -> None:
+            rounds.append(check)
+            if len(rounds) == 1:
+                raise RuntimeError("sink broken once")
+
+    async def scenario():
+        checker = HealthChecker([Check("count", Switch())], sink=FlakySink(), interval=0.01)
+        checker.start()
+        try:
+            async with asyncio.timeout(10):
+                while len(rounds) < 3:
+                    await asyncio.sleep(0.01)
+            assert checker.running
+        finally:
+            await checker.stop()
+
+    run(scenario())
+
+
 class MemoryCache:
     def __init__(self, broken=False):
         self.items, self.broken = {}, broken

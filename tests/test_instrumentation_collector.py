@@ -66,6 +66,7 @@ def test_cached_inference_leaves_backend_side_series_alone(c):
     assert value(c, catalog.INFERENCE.name, model=MODEL, strategy=STRATEGY, status="success", cached="true") == 1
     assert value(c, catalog.TOKENS.name, model=MODEL, backend=BACKEND, token_type="input") is None
     assert value(c, catalog.TOKENS_PER_SECOND.count, model=MODEL) is None
+    assert not value(c, catalog.INSTRUMENTATION_ERRORS.name, operation="inference_complete"), "a cached answer is no error"
 
 
 def test_failed_inference_counts_error_with_its_type(c):
@@ -101,6 +102,8 @@ def test_backend_state_is_one_hot_and_sets_backend_up(c):
     states = {s: value(c, catalog.BACKEND_STATE.name, backend=BACKEND, state=s) for s in catalog.BACKEND_STATES}
     assert states == {"healthy": 0, "degraded": 0, "cooling_down": 1, "down": 0}
     assert value(c, catalog.BACKEND_UP.name, backend=BACKEND) == 0
+    c.backend_state(BACKEND, "degraded")
+    assert value(c, catalog.BACKEND_UP.name, backend=BACKEND) == 1, "a degraded backend still takes requests"
     c.rate_limit_remaining(BACKEND, 42)
     assert value(c, catalog.RATE_LIMIT_REMAINING.name, backend=BACKEND, limit_type="requests") == 42
 
@@ -114,6 +117,18 @@ def test_exception_inside_instrumentation_is_counted_not_raised(c, monkeypatch):
     c.on_complete(InferenceContext(MODEL, STRATEGY), "not a result")  # a caller passing garbage
     assert value(c, catalog.INSTRUMENTATION_ERRORS.name, operation="cache_hit") == 1
     assert value(c, catalog.INSTRUMENTATION_ERRORS.name, operation="inference_complete") == 1
+
+
+def test_failing_error_counter_still_never_reaches_the_caller(c, monkeypatch) -> None:
+    """Even when counting the failure fails too (the whole registry is broken), the caller sees nothing."""
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("registry on fire")
+
+    for spec in (catalog.CACHE_HITS, catalog.INSTRUMENTATION_ERRORS):
+        monkeypatch.setattr(c.family(spec).metric, "labels", broken)
+    assert c.cache_hit() is None
+    c.on_complete(InferenceContext(MODEL, STRATEGY), "not a result")
 
 
 def test_initialize_series_exposes_zero_self_metrics(c):

@@ -5,7 +5,7 @@ import pytest
 from app_instrumentation import catalog
 from app_instrumentation.collector import MetricsCollector
 from app_instrumentation.events import InferenceContext, InferenceResult
-from app_instrumentation.labels import LabelPolicy
+from app_instrumentation.labels import RAW_CACHE_SIZE, LabelPolicy
 
 
 def collector(max_series=500):
@@ -71,6 +71,30 @@ def test_series_bound_applies_to_the_inference_fast_path():
         c.on_complete(InferenceContext(policy_models[0], strategy), InferenceResult(policy_models[0], "vllm", 5, 0.5))
     # "quick" is the one allowed series; the two unknown strategies both map to "other", a second series.
     assert value(c, catalog.SERIES_OVERFLOW.name, metric=catalog.INFERENCE.name) == 2
+
+
+def test_every_repeated_fold_is_counted():
+    """A label set beyond the bound seen again is counted again (folds are not cached away)."""
+    c = collector(max_series=1)
+    for cache_type in ("kept", "folded", "folded", "folded"):
+        c.cache_hit(cache_type)
+    assert value(c, catalog.CACHE_HITS.name, cache_type="other") == 3
+    assert value(c, catalog.SERIES_OVERFLOW.name, metric=catalog.CACHE_HITS.name) == 3
+    for strategy in ("quick", "bogus", "bogus", "bogus"):  # "quick" takes the one series; "other" folds
+        c.on_complete(InferenceContext("llama-3-8b", strategy), InferenceResult("llama-3-8b", "vllm", 5, 0.5))
+    assert value(c, catalog.SERIES_OVERFLOW.name, metric=catalog.INFERENCE.name) == 3
+
+
+def test_client_controlled_values_do_not_grow_memory_without_bound():
+    """Distinct raw values (model names from clients) beyond the cache sizes are not all remembered."""
+    c = collector(max_series=10)
+    for i in range(RAW_CACHE_SIZE + 50):
+        c.on_complete(InferenceContext(f"model-{i}", "quick"), InferenceResult(f"model-{i}", "vllm", 1, 0.1))
+    assert len(c.family(catalog.INFERENCE)._children) <= RAW_CACHE_SIZE
+    assert len(c._inference_series) <= RAW_CACHE_SIZE
+    assert value(c, catalog.INFERENCE.name, model="other", strategy="quick", status="success", cached="false") == (
+        RAW_CACHE_SIZE + 50
+    )
 
 
 def test_policy_refuses_a_zero_bound():

@@ -121,3 +121,26 @@ def test_a_failing_sink_is_reported_once_and_the_writer_keeps_going(capsys):
     assert logger.shutdown(timeout=10)
     assert [e["message"] for e in sink.events()] == ["good 1", "good 2"]
     assert capsys.readouterr().err.count("No space left on device") == 1
+
+
+def test_a_raising_drop_callback_does_not_reach_the_caller():
+    def broken(stream: str) -> None:
+        raise RuntimeError("metrics gone")
+
+    logger = StructuredLogger(LogConfig(), sink=CaptureSink(), on_drop=broken)
+    assert logger.shutdown(timeout=10)
+    assert logger.info("after shutdown") is False
+    assert logger.dropped == {"application": 1}
+
+
+def test_a_failing_access_log_never_fails_the_request():
+    class BrokenLogger(StructuredLogger):
+        def access(self, *args, **kwargs):
+            raise RuntimeError("log formatting bug")
+
+    logger = BrokenLogger(LogConfig(), sink=CaptureSink())
+    try:
+        response = TestClient(_app(logger)).get("/hello")
+        assert response.status_code == 200 and response.text == "ok"
+    finally:
+        logger.shutdown(timeout=10)

@@ -12,7 +12,7 @@ from app_instrumentation import catalog
 from app_instrumentation.catalog import UNKNOWN_ROUTE
 from app_instrumentation.collector import MetricsCollector
 from app_instrumentation.middleware import MetricsMiddleware
-from app_instrumentation.routes import RouteTemplates, route_template
+from app_instrumentation.routes import PATH_CACHE_SIZE, RouteTemplates, route_template
 
 
 def value(c, name, **labels):
@@ -131,3 +131,57 @@ def test_broken_instrumentation_does_not_reach_the_request(monkeypatch):
     assert response.status_code == 200 and response.text == "ok"
     for operation in ("http_request", "connection_open", "connection_close", "route_template"):
         assert value(c, catalog.INSTRUMENTATION_ERRORS.name, operation=operation) == 1, operation
+
+
+def test_plain_asgi_app_failing_before_responding_is_recorded_as_500():
+    """No response started: the server answers 500, so the metric says 500 too."""
+
+    async def app(scope, receive, send):
+        raise RuntimeError("crashed before the response")
+
+    c = MetricsCollector(process_metrics=False)
+    get(MetricsMiddleware(app, c, RouteTemplates(["/x"])), "/x")
+    assert value(c, catalog.HTTP_REQUESTS.name, method="GET", route="/x", status_code="500") == 1
+
+
+def test_failing_route_lookup_labels_the_request_unmatched_never_with_the_raw_path(monkeypatch):
+    c = MetricsCollector(process_metrics=False)
+    templates = RouteTemplates(routes=starlette_app().routes)
+
+    def broken(path: str) -> str:
+        raise RuntimeError("router internals changed")
+
+    monkeypatch.setattr(templates, "match", broken)
+    (response,) = get(MetricsMiddleware(starlette_app(), c, templates), "/api/models/secret-model-name")
+    assert response.status_code == 200
+    assert requests_by_route(c) == {UNKNOWN_ROUTE: 1}
+
+
+def test_lifespan_and_other_non_http_scopes_are_not_counted_as_requests():
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+
+    async def startup():
+        sent = []
+
+        async def receive():
+            return {"type": "lifespan.startup"}
+
+        async def send(message):
+            sent.append(message)
+
+        await MetricsMiddleware(app, c, RouteTemplates())({"type": "lifespan"}, receive, send)
+        return sent
+
+    c = MetricsCollector(process_metrics=False)
+    assert asyncio.run(startup()) == [{"type": "lifespan.startup.complete"}]
+    assert requests_by_route(c) == {}
+    assert value(c, catalog.CONNECTION_DURATION.count, type="http", protocol="http/1.1") is None
+
+
+def test_route_memo_is_bounded_against_scanners():
+    templates = RouteTemplates(["/api/models/{model}"])
+    for i in range(PATH_CACHE_SIZE + 100):
+        assert templates.match(f"/probe/{i}") == UNKNOWN_ROUTE
+    assert templates.match.cache_info().currsize <= PATH_CACHE_SIZE

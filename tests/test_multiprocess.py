@@ -25,7 +25,7 @@ WORKER = textwrap.dedent("""
         c.on_complete(InferenceContext("m", "s"), InferenceResult("m", "b", 10, 0.5, 4, 0.1, 0.4, cost_usd=0.5))
     c.queue_size(queue)
     c.health_check("cache_round_trip", check_ok)
-    c.backend_state("b", "healthy")
+    c.backend_state("b", "healthy" if check_ok else "down")
     if len(sys.argv) > 4:  # this worker also answers the scrape
         sys.stdout.write(generate_latest(scrape_registry(c.registry)).decode())
     else:
@@ -55,11 +55,13 @@ def test_workers_merge_counters_histograms_and_gauges(tmp_path):
     # livesum: queue sizes add up; livemin: a check failing in any worker fails.
     assert sample(registry, catalog.QUEUE_SIZE.name, queue_type="inference") == 12
     assert sample(registry, catalog.HEALTH_CHECK_UP.name, check="cache_round_trip") == 0
+    assert sample(registry, catalog.BACKEND_UP.name, backend="b") == 0, "down if any live worker sees it down"
 
     mark_process_dead(pids[1], str(tmp_path))  # what gunicorn's child_exit hook does
     registry = merged_registry(str(tmp_path), process_namespace=None)
     assert sample(registry, catalog.QUEUE_SIZE.name, queue_type="inference") == 5
     assert sample(registry, catalog.HEALTH_CHECK_UP.name, check="cache_round_trip") == 1
+    assert sample(registry, catalog.BACKEND_UP.name, backend="b") == 1
     assert sample(registry, catalog.INFERENCE.name, **labels) == 7  # counters keep dead workers' counts
 
 

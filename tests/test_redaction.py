@@ -43,6 +43,32 @@ def test_nested_dicts_and_lists_anywhere():
     assert "k1" not in repr(out) and "k2" not in repr(out) and "k3" not in repr(out)
 
 
+def test_mappings_that_are_not_plain_dicts():
+    """Header objects, read-only views and dict subclasses are redacted like dicts."""
+    from collections import OrderedDict, defaultdict
+    from types import MappingProxyType
+
+    from starlette.datastructures import Headers
+
+    event = {
+        "config": MappingProxyType({"apiKey": "k1"}),
+        "ordered": OrderedDict(password="k2"),
+        "grouped": defaultdict(list, {"backend": [{"Authorization": "k3"}]}),
+        "headers": Headers({"x-api-key": "k4", "accept": "*/*"}),
+    }
+    out = redact(event)
+    assert out["config"] == {"apiKey": REDACTED} and out["ordered"] == {"password": REDACTED}
+    assert out["grouped"]["backend"] == [{"Authorization": REDACTED}]
+    assert out["headers"] == {"x-api-key": REDACTED, "accept": "*/*"}
+    assert not any(k in repr(out) for k in ("k1", "k2", "k3", "k4"))
+
+
+def test_whole_value_under_a_secret_key_is_redacted_whatever_its_type():
+    event = {"credentials": {"user": "u", "key": "hunter2"}, "pin_password": 123456, "api_key": b"raw", "tokens": [1]}
+    out = redact(event)
+    assert out == {"credentials": REDACTED, "pin_password": REDACTED, "api_key": REDACTED, "tokens": [1]}
+
+
 def test_header_pairs_and_raw_asgi_headers():
     headers = [(b"authorization", b"Bearer abc.def"), (b"x-request-id", b"r1"), ["Cookie", "sid=xyz"]]
     out = redact({"headers": headers})["headers"]
@@ -54,6 +80,7 @@ def test_header_pairs_and_raw_asgi_headers():
 def test_secrets_inside_values():
     assert "abc" not in redact_text("sent Authorization: Bearer abc to backend")
     assert redact_text("https://user:hunter2@db.example:5432/x") == f"https://user:{REDACTED}@db.example:5432/x"
+    assert redact_text("HTTPS://user:hunter2@db.example/x") == f"HTTPS://user:{REDACTED}@db.example/x"  # scheme case
     assert redact_text("/v1/x?api_key=s3cr3t&model=m&Token=t") == f"/v1/x?api_key={REDACTED}&model=m&Token={REDACTED}"
     assert redact_text("plain message with = sign and tokens=5") == "plain message with = sign and tokens=5"
 
