@@ -49,10 +49,13 @@ def test_kubernetes_validate_rejects_an_unknown_field(tmp_path):
     files = artifacts(load_settings("dev"))
     docs = objects(files)
     deployment = next(d for d in docs if d["kind"] == "Deployment")
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(deployment))
     deployment["spec"]["replica"] = 2
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(deployment))
-    result = kubernetes_validate([path], load_settings("dev").cluster.kubernetes_version)
+    # The broken file comes second: every path given is validated, not only the first.
+    result = kubernetes_validate([good, path], load_settings("dev").cluster.kubernetes_version)
     assert not result.ok and "replica" in result.output
 
 
@@ -157,3 +160,59 @@ def test_names_cross_reference(rendered, env):
             selector = (spec.get("selector") or spec.get("podSelector") or {}).get("matchLabels")
             if selector:  # an empty podSelector (the namespace baseline) selects every pod
                 assert any(selector.items() <= labels.items() for labels in pod_labels), doc["metadata"]["name"]
+
+
+def _pods_by_app(objs):
+    """app name -> (checksum annotation, names of the ConfigMaps its pods mount), for every pod template."""
+    out = {}
+    for _doc, template in _pod_templates(objs):
+        cms = {v["configMap"]["name"] for v in template["spec"].get("volumes", []) if "configMap" in v}
+        out[template["metadata"]["labels"]["app.kubernetes.io/name"]] = (
+            template["metadata"].get("annotations", {}).get(CHECKSUM_ANNOTATION), cms)
+    return out
+
+
+def test_any_mounted_configmap_change_rolls_the_pods():
+    """Each rendered file in turn is changed: every pod reading a ConfigMap that changed gets a new checksum."""
+    from stack.build import build_services, upstream_artifacts
+    from stack.credentials import required_secret_keys
+    from stack.model import REDACTED
+
+    settings = load_settings("dev")
+    upstream = upstream_artifacts(settings)
+    secrets = dict.fromkeys(required_secret_keys(upstream), REDACTED)
+
+    def build(artifacts):
+        objs = [o for s in build_services(settings, secrets, artifacts) for o in s.objects]
+        data = {o["metadata"]["name"]: o.get("data") for o in objs if o["kind"] == "ConfigMap"}
+        return data, _pods_by_app(objs)
+
+    data, pods = build(upstream)
+    rolled = set()
+    for path in upstream:
+        changed = dict(upstream, **{path: upstream[path] + ("\n" if path.endswith("json") else "\n# changed\n")})
+        new_data, new_pods = build(changed)
+        touched = {name for name in data if new_data.get(name) != data[name]}
+        for app, (digest, mounted) in pods.items():
+            if mounted & touched:
+                assert new_pods[app][0] != digest, f"{path} changes ConfigMap(s) {mounted & touched} but not {app}'s checksum"
+                rolled.add(app)
+    assert {"prometheus", "alertmanager", "grafana", "logstash", "filebeat"} <= rolled
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_pods_run_under_seccomp_and_only_api_clients_get_a_token(rendered, env):
+    """RuntimeDefault seccomp on every pod; a service-account token only where the pod talks to the API server."""
+    for doc, template in _pod_templates(objects(rendered[1][env])):
+        spec, where = template["spec"], f"{doc['kind']} {doc['metadata']['name']}"
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        assert spec["automountServiceAccountToken"] is ("serviceAccountName" in spec), where
+    accounts = [d for d in objects(rendered[1][env]) if d["kind"] == "ServiceAccount"]
+    assert accounts and all(d["automountServiceAccountToken"] is False for d in accounts)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_disruption_budgets_never_block_a_drain(rendered, env):
+    """maxUnavailable 1, never minAvailable: a single-replica workload must not block node drains."""
+    budgets = [d for d in objects(rendered[1][env]) if d["kind"] == "PodDisruptionBudget"]
+    assert budgets and all(d["spec"].get("maxUnavailable") == 1 and "minAvailable" not in d["spec"] for d in budgets)

@@ -81,6 +81,13 @@ def test_every_field_the_pipeline_reads_is_in_real_lines(lines):
         assert any(leaf(e, field.path) is not None for e in lines), f"no log line has {field.path}"
 
 
+def test_fields_read_covers_conditions_copies_and_nested_blocks():
+    """What the contract checks is complete: copy sources and nested conditions count as reads."""
+    read = logstash.pipeline(load_settings("dev")).fields_read()
+    expected = {c for c, _, _ in logstash.EXTRACTIONS} | {m for _, _, m in logstash.EXTRACTIONS if m is not None}
+    assert expected | {F.INFERENCE_LATENCY_MS, F.SERVICE_ENVIRONMENT} <= read
+
+
 def test_each_extraction_block_finds_its_fields(lines):
     for condition, _event_type, model_source in logstash.EXTRACTIONS:
         matching = [e for e in lines if leaf(e, condition.path) is not None]
@@ -96,6 +103,9 @@ def test_latency_lines_get_a_performance_category(lines):
     conf = logstash.pipeline(load_settings("dev")).render()
     for name, above in F.PERFORMANCE_THRESHOLDS_MS:
         assert f"{F.INFERENCE_LATENCY_MS.ref} > {above}" in conf and f'"{name}"' in conf
+    # Below every threshold the line still gets a category (the else branch).
+    flat = " ".join(conf.split())
+    assert f'}} else {{ mutate {{ replace => {{ "{F.PERFORMANCE_CATEGORY.ref}" => "{F.PERFORMANCE_DEFAULT}" }} }} }}' in flat
 
 
 def test_every_field_kibana_references_exists(lines):

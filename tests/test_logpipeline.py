@@ -88,6 +88,9 @@ def test_pipeline_structure(settings):
     assert f"port => {settings.logging.beats_port}" in conf
     assert 'json {\n' in conf and 'source => "message"' in conf and "date {" in conf
     assert f'"env:{settings.env}"' in conf
+    # The render's env only fills in a missing service.environment (never a second value).
+    default = f'if !{F.SERVICE_ENVIRONMENT.ref} {{ mutate {{ add_field => {{ "{F.SERVICE_ENVIRONMENT.ref}" => "{settings.env}" }} }} }}'
+    assert default in " ".join(conf.split())
     for condition, event_type, _ in logstash.EXTRACTIONS:
         assert f"if {condition.ref} {{" in conf and f'"{event_type}"' in conf
     assert logstash.pipeline(settings).fields_written() == {F.EVENT_TYPE, F.MODEL_NAME_ANY, F.PERFORMANCE_CATEGORY}
@@ -100,6 +103,9 @@ def test_filebeat_reads_the_router_namespaces_and_ships_to_logstash(settings):
     assert source["parsers"] == [{"container": {"stream": "all", "format": "auto"}}]
     processors = [next(iter(p)) for p in source["processors"]]
     assert processors == ["decode_json_fields", "add_kubernetes_metadata"]
+    # Decoded at the event root, where the pipeline and Kibana read the ECS fields.
+    decode = source["processors"][0]["decode_json_fields"]
+    assert decode["fields"] == ["message"] and decode["target"] == "" and decode["overwrite_keys"] is True
     assert source["fields"]["service"] == logstash.SERVICE_TAG
     assert config["output.logstash"]["hosts"] == list(settings.logging.logstash_hosts)
 
@@ -168,6 +174,8 @@ def test_https_elasticsearch_verifies_with_the_mounted_ca():
     options = dict(next(p for p in logstash.pipeline(https).outputs if p.name == "elasticsearch").options)
     assert https.logging.elasticsearch_hosts[0].startswith("https://")
     assert options["ssl_enabled"] is True and options["ssl_certificate_authorities"] == [f"${{{logstash.ES_CA_VAR}}}"]
+    conf = logstash.pipeline(https).render()  # Logstash only accepts lowercase booleans
+    assert "ssl_enabled => true" in conf and "skip_on_invalid_json => true" in conf and "True" not in conf
     config = {"router": {"targets": ["r:1"], "models": ["m"], "backends": ["b"], "strategies": ["s"]},
               "logging": {"elasticsearchHosts": ["http://es:9200"]}}
     plain = dict(next(p for p in logstash.pipeline(Settings.from_config("dev", config)).outputs).options)

@@ -118,3 +118,81 @@ def test_namespace_without_default_deny_is_a_violation():
     assert stack_violations("network-policy-per-namespace", without("staging", "NetworkPolicy", "default-deny-all")) == [
         "namespace monitoring-staging: no default-deny NetworkPolicy (empty podSelector, Ingress+Egress, no rules)"
     ]
+
+
+def _container(props, name, init=False):
+    spec = props["spec"].get("jobTemplate", {}).get("spec", props["spec"])["template"]["spec"]
+    return next(c for c in spec["initContainers" if init else "containers"] if c["name"] == name)
+
+
+def _set(path, value):
+    """An edit that sets ``props[path[0]]...[path[-1]] = value``."""
+    def edit(props):
+        node = props
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return edit
+
+
+def _literal_encryption_key(props):
+    env = _container(props, "kibana")["env"]
+    env[:] = [e for e in env if e["name"] != "XPACK_SECURITY_ENCRYPTIONKEY"]
+    env.append({"name": "XPACK_SECURITY_ENCRYPTIONKEY", "value": "k" * 32})
+
+
+@pytest.mark.parametrize(("policy", "env", "kind", "name", "edit", "expected"), [
+    ("k8s-resources-requests-limits", "prod", "Deployment", "grafana",
+     lambda p: _container(p, "grafana")["resources"].pop("requests"),
+     ["apps/v1:Deployment grafana: container grafana has no requests for cpu, memory"]),
+    ("k8s-resources-requests-limits", "prod", "StatefulSet", "logstash",
+     lambda p: _container(p, "config", init=True).pop("resources"),
+     ["apps/v1:StatefulSet logstash: container config has no requests for cpu, memory",
+      "apps/v1:StatefulSet logstash: container config has no limits for cpu, memory"]),
+    ("k8s-liveness-readiness-probes", "prod", "StatefulSet", "prometheus",
+     lambda p: _container(p, "prometheus").pop("livenessProbe"),
+     ["apps/v1:StatefulSet prometheus: container prometheus has no livenessProbe"]),
+    ("k8s-non-root-hardened", "prod", "Deployment", "kibana",
+     lambda p: p["spec"]["template"]["spec"]["securityContext"].pop("runAsNonRoot"),
+     ["apps/v1:Deployment kibana: pod securityContext.runAsNonRoot is not true"]),
+    ("k8s-non-root-hardened", "prod", "Deployment", "grafana",
+     lambda p: _container(p, "grafana")["securityContext"].pop("allowPrivilegeEscalation"),
+     ["apps/v1:Deployment grafana: container grafana allows privilege escalation"]),
+    ("k8s-non-root-hardened", "prod", "Deployment", "grafana",
+     lambda p: _container(p, "grafana")["securityContext"].pop("readOnlyRootFilesystem"),
+     ["apps/v1:Deployment grafana: container grafana has a writable root filesystem without a documented exception"]),
+    ("k8s-non-root-hardened", "prod", "Deployment", "kibana",
+     lambda p: _container(p, "kibana")["securityContext"].update(privileged=True),
+     ["apps/v1:Deployment kibana: container kibana is privileged"]),
+    ("k8s-non-root-hardened", "prod", "CronJob", "jaeger-index-cleaner",
+     lambda p: _container(p, "cleaner")["securityContext"].update(runAsUser=0),
+     ["batch/v1:CronJob jaeger-index-cleaner: container cleaner runs as root without a documented exception"]),
+    ("no-plain-secrets", "prod", "Deployment", "kibana", _literal_encryption_key,
+     ["apps/v1:Deployment kibana: env XPACK_SECURITY_ENCRYPTIONKEY of kibana is a literal, use secretKeyRef"]),
+])
+def test_each_resource_check_rejects_its_violation(policy, env, kind, name, edit, expected):
+    """Every branch of every resource policy fires on a one-field break of a real resource (and nothing else)."""
+    assert resource_violations(policy, edited(env, kind, name, edit)) == expected
+
+
+def test_secret_value_in_a_config_map_is_a_violation():
+    """A credential rendered into config (not only into env) is caught: the whole object is scanned."""
+    leaked = fake_secrets("prod")["grafanaReaderPassword"]
+
+    def leak(props):
+        props["data"]["datasources.yaml"] += f"\n# basicAuthPassword: {leaked}\n"
+    found = resource_violations("no-plain-secrets", edited("prod", "ConfigMap", "grafana-datasources", leak), [leaked])
+    assert found == ["core/v1:ConfigMap grafana-datasources: data.datasources.yaml contains a secret value in plain text"]
+
+
+@pytest.mark.parametrize(("policy", "kind", "name", "edit", "expected"), [
+    ("pdb-per-workload", "PodDisruptionBudget", "logstash", _set(["metadata", "namespace"], "elsewhere"),
+     ["apps/v1:StatefulSet logstash: no PodDisruptionBudget selects its pods"]),
+    ("network-policy-per-namespace", "NetworkPolicy", "default-deny-all", _set(["spec", "ingress"], [{}]),
+     ["namespace monitoring: no default-deny NetworkPolicy (empty podSelector, Ingress+Egress, no rules)"]),
+    ("network-policy-per-namespace", "NetworkPolicy", "default-deny-all", _set(["spec", "policyTypes"], ["Ingress"]),
+     ["namespace monitoring: no default-deny NetworkPolicy (empty podSelector, Ingress+Egress, no rules)"]),
+])
+def test_each_stack_check_rejects_its_violation(policy, kind, name, edit, expected):
+    """A PDB in another namespace, an allow-all or ingress-only 'deny' policy do not count."""
+    assert stack_violations(policy, edited("prod", kind, name, edit)) == expected

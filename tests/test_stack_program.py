@@ -48,6 +48,18 @@ def test_replicas_per_env(env, prometheus, alertmanager, elasticsearch):
     assert sts["elasticsearch"]["spec"]["replicas"] == elasticsearch
 
 
+@pytest.mark.parametrize("env", ENVS)
+def test_alertmanager_replicas_form_one_gossip_cluster(env):
+    """Every replica peers with all of them; a single instance gossips with nobody (no duplicate notifications)."""
+    am = by_kind(env, "StatefulSet")["alertmanager"]["spec"]
+    replicas = int(am["replicas"])  # mocked inputs carry numbers as floats
+    args, ns = am["template"]["spec"]["containers"][0]["args"], load_settings(env).cluster.namespace
+    peers = [a for a in args if a.startswith("--cluster.peer=")]
+    expected = [f"--cluster.peer=alertmanager-{i}.alertmanager-headless.{ns}.svc:9094" for i in range(replicas)]
+    assert peers == (expected if replicas > 1 else [])
+    assert ("--cluster.listen-address=" in args) == (replicas == 1)
+
+
 def test_prod_is_highly_available():
     sts, deploys = by_kind("prod", "StatefulSet"), by_kind("prod", "Deployment")
     assert sts["prometheus"]["spec"]["replicas"] >= 2
@@ -140,6 +152,7 @@ def test_malformed_cluster_config_names_key_and_env():
 @pytest.mark.parametrize(("key", "value", "problem"), [
     ("elasticPassword", 'has"quote-and-more', "letters, digits and punctuation"),
     ("kibanaEncryptionKey", "too-short-key", "at least 32 characters"),
+    ("grafanaAdminPassword", "admin-pw", "at least 12 characters"),
 ])
 def test_unusable_secret_names_key_and_env_not_value(key, value, problem):
     secrets = dict(fake_secrets("dev"), **{key: value})
