@@ -49,6 +49,7 @@ def test_a_good_rule_renders_with_severity_as_label():
     ({"labels": {"signal": "x"}}, "missing label(s) service"),
     ({"labels": {"service": "s", "signal": "x", "severity": "critical"}}, "severity argument"),
     ({"labels": {"service": "s", "signal": "x", "bad-name": "v"}}, "invalid label name"),
+    ({"labels": {"service": "s", "signal": "x", "__name__": "v"}}, "invalid label name"),
     ({"alert": "high thing"}, "UpperCamelCase"),
 ])
 def test_bad_alerts_are_refused(changes, message):

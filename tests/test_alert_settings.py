@@ -86,3 +86,45 @@ def test_cli_render_exits_non_zero_on_unknown_env(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "nope" in proc.stderr and "known environments" in proc.stderr
+
+
+def test_slo_settings_change_the_rendered_slo_rules():
+    """dev's objectives (99 %, 95 %) and TTFT bound (2.5s) reach the SLI rules and burn-rate alerts."""
+    groups = build_rule_groups(settings_with({"slos": {"availability": {"objective": 99},
+                                                       "ttft-latency": {"objective": 95, "thresholdSeconds": 2.5}}}))
+    rules = {(r.name, r.labels.get("sloth_slo"), r.labels.get("sloth_window")): r
+             for g in groups["llm-router-slo"] for r in g.rules}
+    assert '{le=~"2\\\\.5"}' in rules[("slo:sli_error:ratio_rate5m", "ttft-latency", "5m")].expr
+    assert "(14.4 * 0.01)" in rules[("AvailabilitySLOBurnRatePage", None, None)].expr
+    assert "(14.4 * 0.05)" in rules[("TTFTLatencySLOBurnRatePage", None, None)].expr
+    assert rules[("slo:objective:ratio", "availability", None)].expr == "vector(0.99)"
+
+
+@pytest.mark.parametrize("alerting, key, problem", [
+    ({"receivers": {"critical-alerts": {"slackChannel": "#x"}}}, "receivers.critical-alerts.slackChannel",
+     "go together"),
+    ({"receivers": {"watchdog": {"webhookCredentialsFile": "/etc/am/token"}}}, "receivers.watchdog.webhookCredentialsFile",
+     "needs webhookUrl"),
+    ({"receivers": {"watchdog": {"webhookUrl": "deadman.example.com/ping"}}}, "receivers.watchdog.webhookUrl",
+     "http(s) URL"),
+    ({"smtp": {"authUsername": "alerts"}}, "smtp.authUsername", "go together"),
+    ({"smtp": {"smarthost": ":587"}}, "smtp.smarthost", "host:port"),
+    ({"grafanaUrl": "grafana.example.com"}, "grafanaUrl", "http(s) URL"),
+    ({"routing": {"groupWait": "30 seconds"}}, "routing.groupWait", "Prometheus duration"),
+    ({"routing": {"repeatInterval": "4h or so"}}, "routing.repeatInterval", "Prometheus duration"),
+    ({"slos": {"availability": {"objective": 99, "thresholdSeconds": 1}}}, "slos.availability.thresholdSeconds",
+     "unknown key"),
+    ({"overrides": {"HighErrorRate": {"threshold": True}}}, "overrides.HighErrorRate.threshold", "expected a number"),
+])
+def test_malformed_alerting_keys_name_key_and_env(alerting, key, problem):
+    with pytest.raises(SettingsError) as err:
+        settings_with(alerting, env="staging")
+    assert (err.value.env, err.value.key) == ("staging", f"alerting.{key}")
+    assert problem in err.value.problem
+
+
+def test_links_have_no_double_slash():
+    s = settings_with({"grafanaUrl": "https://grafana.example.com/", "runbookUrl": "https://runbooks.example.com/x/"})
+    rule = next(r for r in build_rule_groups(s)["llm-router-alerts"][0].alerts if r.alert == "HighErrorRate")
+    assert rule.annotations["dashboard_url"] == "https://grafana.example.com/d/llm-router-overview"
+    assert rule.annotations["runbook_url"] == "https://runbooks.example.com/x#higherrorrate"

@@ -3,6 +3,7 @@ receiver, inhibits warnings under a critical of the same signal, never holds a c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,35 @@ def test_local_config_sends_everything_to_one_webhook(tmp_path):
     for labels, receiver in ROUTES:
         result = amtool_route(path, labels, [receiver])
         assert result.ok, result.output
+
+
+def test_routing_timings_come_from_the_env():
+    """staging re-sends criticals every 2h and the rest every 8h; the heartbeat follows groupInterval."""
+    routing = load_settings("staging").alerting.routing
+    route = alertmanager_config(load_settings("staging"))["route"]
+    children = {child["receiver"]: child for child in route["routes"]}
+    assert route["group_by"] == ["alertname", "env", "service"]
+    assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == (
+        routing.group_wait, routing.group_interval, routing.repeat_interval)
+    assert children["critical-alerts"]["repeat_interval"] == routing.critical_repeat_interval != routing.repeat_interval
+    assert children["watchdog"]["group_wait"] == "0s"
+    assert children["watchdog"]["repeat_interval"] == routing.group_interval == "5m"
+    local = {c["receiver"]: c for c in local_alertmanager_config(load_settings("dev"), "http://127.0.0.1:9/")["route"]
+             ["routes"]}
+    assert local["watchdog"]["repeat_interval"] == "1m"  # 1s group interval: heartbeat at most once a minute
+
+
+def test_receivers_render_the_env_settings():
+    """Every recipient is mailed over TLS; the dead man's switch gets heartbeats, never 'resolved'."""
+    settings = load_settings("prod")
+    team = settings.alerting.receiver("default").emails
+    receivers = {**settings.alerting.receivers,
+                 "default": replace(settings.alerting.receiver("default"), emails=(*team, "second@example.com"))}
+    config = alertmanager_config(replace(settings, alerting=replace(settings.alerting, receivers=receivers)))
+    assert config["global"]["smtp_require_tls"] is True
+    by_name = {r["name"]: r for r in config["receivers"]}
+    assert by_name["default"]["email_configs"][0]["to"] == ", ".join((*team, "second@example.com"))
+    (webhook,) = by_name["watchdog"]["webhook_configs"]
+    watchdog = settings.alerting.receiver("watchdog")
+    assert webhook["url"] == watchdog.webhook_url and webhook["send_resolved"] is False
+    assert webhook["http_config"] == {"authorization": {"credentials_file": watchdog.webhook_credentials_file}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def check(tmp_path: Path, config: dict) -> None:
 def test_env_config_passes_promtool(env, tmp_path):
     config = yaml.safe_load(artifacts(load_settings(env))["prometheus/prometheus.yml"])
     check(tmp_path, config)
-    assert config["global"]["external_labels"]["env"] == env
+    assert config["global"]["external_labels"] == {"cluster": f"llm-router-{env}", "env": env}
     assert config["rule_files"] == ["rules/*.yml"]
 
 
@@ -70,3 +71,23 @@ def test_local_overrides(tmp_path):
     assert config["alerting"]["alertmanagers"][0]["static_configs"] == [{"targets": ["127.0.0.1:9093"]}]
     assert config["global"]["evaluation_interval"] == "1s"
     check(tmp_path, config)
+
+
+def test_pod_relabelling_keeps_annotated_pods_on_their_annotated_port_and_path():
+    """Relabel rules as Prometheus applies them (anchored regex, ``;``-joined sources)."""
+    jobs = {j["job_name"]: j for j in prometheus_config(load_settings("prod"))["scrape_configs"]}
+    by_target = {r["target_label"]: r for r in jobs["kubernetes-pods"]["relabel_configs"] if "target_label" in r}
+    (keep,) = [r for r in jobs["kubernetes-pods"]["relabel_configs"] if r["action"] == "keep"]
+    annotation = "__meta_kubernetes_pod_annotation_prometheus_io_"
+    assert keep["source_labels"] == [f"{annotation}scrape"]
+    assert re.fullmatch(keep["regex"], "true") and not re.fullmatch(keep["regex"], "")
+    address = by_target["__address__"]
+    assert address["source_labels"] == ["__address__", f"{annotation}port"]
+    go_replacement = re.sub(r"\$(\d)", r"\\\1", address["replacement"])
+    assert re.sub(f"^{address['regex']}$", go_replacement, "10.1.2.3:8080;9100") == "10.1.2.3:9100"
+    assert by_target["__metrics_path__"]["source_labels"] == [f"{annotation}path"]
+    assert by_target["namespace"]["source_labels"] == ["__meta_kubernetes_namespace"]
+    assert by_target["pod"]["source_labels"] == ["__meta_kubernetes_pod_name"]
+    router = jobs["llm-router"]
+    assert router["metrics_path"] == "/metrics"
+    assert router["scrape_timeout"] == load_settings("prod").router.scrape_timeout

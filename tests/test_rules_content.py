@@ -23,15 +23,37 @@ DASHBOARD_UIDS = {"llm-router-overview", "llm-model-performance", "llm-router-sy
 EXTERNAL = {"up"}
 EXTERNAL_PREFIXES = ("node_", "kube_")
 
-#: The seed's alerts: (threshold as it appears in the expression, for).
-SEED = {
-    "HighErrorRate": ("> 0.1", "2m"), "CriticalErrorRate": ("> 0.5", "1m"),
-    "HighResponseTime": ("> 30", "3m"), "CriticalResponseTime": ("> 60", "1m"),
-    "HighMemoryUsage": ("> 3", "5m"), "CriticalMemoryUsage": ("> 7", "1m"),
-    "NoModelsLoaded": ("< 1", "1m"), "LowCacheHitRate": ("< 0.5", "10m"),
-    "HighQueueSize": ("> 100", "2m"), "CriticalQueueSize": ("> 500", "30s"),
-    "ServiceDown": ("== 0", "1m"), "LowTokenGeneration": ("< 10", "5m"),
+#: Every threshold alert in prod: (comparison in the expression, for, severity, range windows).
+#: The promtool suites are generated from the same definitions and move with them, so a changed
+#: threshold, ``for``, severity (= receiver) or window is only caught here.
+PROD_ALERTS = {
+    "HighErrorRate": ("> 0.1", "2m", "warning", {"5m"}),
+    "CriticalErrorRate": ("> 0.5", "1m", "critical", {"5m"}),
+    "HighResponseTime": ("> 30", "3m", "warning", {"5m"}),
+    "CriticalResponseTime": ("> 60", "1m", "critical", {"5m"}),
+    "HighMemoryUsage": ("> 3", "5m", "warning", set()),
+    "CriticalMemoryUsage": ("> 7", "1m", "critical", set()),
+    "NoModelsLoaded": ("< 1", "1m", "critical", set()),
+    "LowCacheHitRate": ("< 0.5", "10m", "warning", {"10m"}),
+    "HighQueueSize": ("> 100", "2m", "warning", set()),
+    "CriticalQueueSize": ("> 500", "30s", "critical", set()),
+    "ServiceDown": ("== 0", "1m", "critical", set()),
+    "LowTokenGeneration": ("< 10", "5m", "warning", {"5m"}),
+    "BackendDown": ("== 0", "2m", "warning", set()),
+    "BackendCoolingDown": ("== 1", "5m", "warning", set()),
+    "HighFallbackRate": ("> 0.1", "5m", "warning", {"5m"}),
+    "BackendRateLimited": ("> 0.1", "5m", "warning", {"5m"}),
+    "HighCostBurn": ("> 25", "15m", "warning", {"1h"}),
+    "InstrumentationErrors": ("> 0", "10m", "warning", {"5m"}),
+    "MetricSeriesOverflow": ("> 0", "15m", "info", {"15m"}),
+    "LogEventsDropped": ("> 0", "5m", "warning", {"5m"}),
 }
+#: The seed's twelve alerts (names written out: the seed is the reference, not ``names``).
+SEED_NAMES = ("HighErrorRate", "CriticalErrorRate", "HighResponseTime", "CriticalResponseTime", "HighMemoryUsage",
+              "CriticalMemoryUsage", "NoModelsLoaded", "LowCacheHitRate", "HighQueueSize", "CriticalQueueSize",
+              "ServiceDown", "LowTokenGeneration")
+#: (threshold as it appears in the expression, for): the seed's values, kept in prod.
+SEED = {name: PROD_ALERTS[name][:2] for name in SEED_NAMES}
 
 
 def rules(env: str = "prod", profile: str = "prod") -> list[AlertRule | RecordingRule]:
@@ -48,6 +70,16 @@ def test_prod_keeps_the_seed_alerts_thresholds_and_for():
     for name, (threshold, for_) in SEED.items():
         assert threshold in prod[name].expr, name
         assert prod[name].for_ == for_, name
+
+
+def test_prod_pins_every_threshold_alert():
+    prod = alerts()
+    assert set(PROD_ALERTS) == set(names.THRESHOLD_ALERTS)
+    for name, (threshold, for_, severity, windows) in PROD_ALERTS.items():
+        rule = prod[name]
+        assert re.search(rf" {re.escape(threshold)}(\s|$)", rule.expr), (name, rule.expr)
+        assert (rule.for_, rule.labels["severity"]) == (for_, severity), name
+        assert set(re.findall(r"\[(\w+)\]", rule.expr)) == windows, name
 
 
 def test_seed_defects_are_fixed():

@@ -3,6 +3,7 @@ suites; the suites fail when the rules drift from the thresholds they were gener
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,25 @@ def test_every_alert_has_a_firing_and_a_quiet_case():
     assert "CriticalQueueSize does not fire before 'for' (30s)" in names
 
 
+def test_suites_catch_rules_that_fire_too_early(tmp_path):
+    """Rules that fire a little too readily (no 'for', a threshold 20 % lower, a 4x instead of a 6x
+    page) against the suites generated from the real ones: each drift turns its case red."""
+    prod = load_settings("prod")
+    write(artifacts(prod), tmp_path)
+    rules, tests = tmp_path / "prometheus" / "rules", tmp_path / "prometheus" / "tests"
+    original = (rules / "llm-router-alerts.yml").read_text()
+    (rules / "llm-router-alerts.yml").write_text(re.sub(r"^ +for: .*\n", "", original, flags=re.M))
+    result = promtool_test_rules([tests / "llm-router-alerts.test.yml"])
+    assert not result.ok and "LowCacheHitRate does not fire before 'for' (10m)" in result.output
+    (rules / "llm-router-alerts.yml").write_text(original.replace("> 0.1\n", "> 0.08\n"))
+    result = promtool_test_rules([tests / "llm-router-alerts.test.yml"])
+    assert not result.ok and "HighErrorRate stays quiet just short of the threshold" in result.output
+    slo = rules / "llm-router-slo.yml"
+    slo.write_text(slo.read_text().replace("(6 * 0.005)", "(4 * 0.005)"))
+    result = promtool_test_rules([tests / "llm-router-slo.test.yml"])
+    assert not result.ok and "AvailabilitySLOBurnRatePage stays quiet below 6x burn" in result.output
+
+
 def test_slo_suite_covers_page_and_ticket_of_both_slos():
     suite = yaml.safe_load(rule_tests(load_settings("prod"))["llm-router-slo.test.yml"])
     alertnames = {t["alertname"] for case in suite["tests"] for t in case["alert_rule_test"] if t["exp_alerts"]}
@@ -72,6 +92,78 @@ def test_suites_catch_rules_that_drift_from_the_thresholds(tmp_path):
     assert not result.ok
     assert "HighErrorRate fires" in result.output
     assert "LowTokenGeneration stays quiet without traffic" in result.output
+
+
+def test_a_short_error_spike_does_not_page(tmp_path):
+    """Multi-window burn rate: 4 minutes at 1/3 errors after 6 quiet hours trip both short windows
+    (5m, 30m) but not their long windows (1h, 6h), so the page must stay quiet."""
+    require("promtool")
+    (tmp_path / "slo.yml").write_text(rule_files(load_settings("prod"))["llm-router-slo.yml"])
+    inference = 'llm_router_inference_total{instance="router-0:9090", job="llm-router", status="%s"}'
+    short_windows_burn = [
+        {"expr": f'count(slo:sli_error:ratio_rate{window}{{sloth_slo="availability"}} > {factor} * 0.005)',
+         "eval_time": "364m", "exp_samples": [{"labels": "{}", "value": 1}]}
+        for window, factor in (("5m", 14.4), ("30m", 6))
+    ]
+    suite = {"rule_files": ["slo.yml"], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m",
+        "input_series": [{"series": inference % "success", "values": "0+600x364"},
+                         {"series": inference % "error", "values": "0x360 300+300x3"}],
+        "promql_expr_test": short_windows_burn,
+        "alert_rule_test": [{"eval_time": "364m", "alertname": "AvailabilitySLOBurnRatePage", "exp_alerts": []}],
+    }]}
+    (tmp_path / "spike.test.yml").write_text(yaml.safe_dump(suite))
+    result = promtool_test_rules([tmp_path / "spike.test.yml"])
+    assert result.ok, result.output
+
+
+def test_aggregate_rules_sum_the_right_counter_across_instances(tmp_path):
+    """Dashboard aggregates the generated suite does not check: two instances, decoy counters."""
+    require("promtool")
+    (tmp_path / "recording.yml").write_text(rule_files(load_settings("prod"))["llm-router-recording.yml"])
+    per_minute = {  # series (without instance) -> increase per minute on each of the two instances
+        'llm_router_http_requests_total{method="GET", route="/v1/chat", status_code="200"}': 600,
+        'llm_router_http_requests_total{method="POST", route="/v1/chat", status_code="500"}': 60,
+        'llm_router_http_requests_total{method="GET", route="/v1/chat", status_code="500"}': 60,
+        'llm_router_rate_limited_total{backend="openai"}': 30,
+        'llm_router_fallbacks_total{from_backend="vllm", to_backend="openai", reason="error"}': 6000,
+        'llm_router_errors_total{type="timeout", component="engine", severity="error"}': 120,
+        'llm_router_inference_total{model="m", strategy="s", status="success", cached="false"}': 300,
+    }
+    series = [{"series": name.replace("{", f'{{instance="router-{i}:9090", job="llm-router", '),
+               "values": f"0+{step}x12"} for name, step in per_minute.items() for i in (0, 1)]
+    expected = {  # record -> (labels it keeps, value summed over both instances, per second)
+        "llm_router:http_requests:rate5m": ('route="/v1/chat", status_code="500"', 4),
+        "backend:llm_router_rate_limited:rate5m": ('backend="openai"', 1),
+        "type:llm_router_errors:rate5m": ('type="timeout"', 4),
+        "model_status:llm_router_inferences:rate5m": ('model="m", status="success"', 10),
+    }
+    tests = [{"expr": f"{name}{{{labels}}}", "eval_time": "10m",
+              "exp_samples": [{"labels": f"{name}{{{labels}}}", "value": value}]}
+             for name, (labels, value) in expected.items()]
+    suite = {"rule_files": ["recording.yml"], "evaluation_interval": "1m",
+             "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": tests}]}
+    (tmp_path / "aggregates.test.yml").write_text(yaml.safe_dump(suite))
+    result = promtool_test_rules([tmp_path / "aggregates.test.yml"])
+    assert result.ok, result.output
+
+
+def test_slo_period_error_ratio_averages_the_5m_ratio(tmp_path):
+    """9 % errors for 10 minutes, then none: the 30d SLI (error budget remaining) is their average."""
+    require("promtool")
+    (tmp_path / "slo.yml").write_text(rule_files(load_settings("prod"))["llm-router-slo.yml"])
+    inference = 'llm_router_inference_total{instance="router-0:9090", job="llm-router", status="%s"}'
+    period = 'slo:sli_error:ratio_rate30d{sloth_slo="availability"}'
+    suite = {"rule_files": ["slo.yml"], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m",
+        "input_series": [{"series": inference % "success", "values": "0+600x30"},
+                         {"series": inference % "error", "values": "0+60x10 600x20"}],
+        "promql_expr_test": [{"expr": f"count(({period} > 0.02) < 0.06)", "eval_time": "30m",
+                              "exp_samples": [{"labels": "{}", "value": 1}]}],
+    }]}
+    (tmp_path / "period.test.yml").write_text(yaml.safe_dump(suite))
+    result = promtool_test_rules([tmp_path / "period.test.yml"])
+    assert result.ok, result.output
 
 
 def test_test_profile_rules_pass_promtool(tmp_path):

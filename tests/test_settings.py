@@ -56,3 +56,23 @@ def test_secure_keys_are_recorded_by_name_only():
     config, secrets = split_stack_file("dev", doc)
     assert secrets == {"grafanaAdminPassword"}
     assert "kubernetes:context" not in config
+
+
+def test_unknown_section_is_refused():
+    config = _config()
+    with pytest.raises(SettingsError, match="alertng.*unknown key") as err:
+        Settings.from_config("prod", dict(config, alertng={}))
+    assert err.value.env == "prod"
+
+
+def test_secret_keys_never_reach_the_section_parsers():
+    config = dict(_config(), grafanaAdminPassword={"secure": "v1:abc"})
+    settings = Settings.from_config("dev", config, frozenset({"grafanaAdminPassword"}))
+    assert settings.secret_keys == {"grafanaAdminPassword"}
+
+
+def test_malformed_stack_file_names_env_and_file(tmp_path):
+    (tmp_path / "Pulumi.qa.yaml").write_text("config:\n  llm-router-monitoring:router: [unclosed\n")
+    with pytest.raises(SettingsError, match="Pulumi.qa.yaml is not valid YAML") as err:
+        load_settings("qa", tmp_path)
+    assert err.value.env == "qa"
