@@ -7,6 +7,10 @@ chosen side of the threshold:
 * ``CALM``: just short of it (90 % of it, or 110 % for ``<`` alerts);
 * ``IDLE``: zero traffic, every counter flat (only for probes that read counters).
 
+``Probe.edge`` gives the steady state a "before ``for``" case starts from: on the quiet side,
+yet so close that one sampling step of ``FIRE`` crosses the threshold. The condition then
+turns true exactly one step after the switch, so the case can check ``for`` to the minute.
+
 Series are sampled every minute (``INTERVAL``). ``Scenario.value`` is the value Prometheus
 computes once the rate windows are full; the generated tests expect it in the description.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from prometheus_client.utils import floatToGoString
 
@@ -35,14 +40,39 @@ class Side(StrEnum):
     IDLE = "idle"
 
 
+class Series(NamedTuple):
+    """One input series: a gauge at ``level`` or a counter rising by ``level`` per step."""
+
+    selector: str
+    level: float
+    counter: bool
+    steps: int
+
+    def values(self) -> str:
+        return f"0+{self.level:.10g}x{self.steps}" if self.counter else f"{self.level:.10g}x{self.steps}"
+
+    def after(self, prefix: Series, at: int) -> str:
+        """``prefix``'s values up to step ``at``, this series' from the next step on."""
+        rest = self.steps - at - 1
+        if not self.counter:
+            return f"{prefix.level:.10g}x{at} {self.level:.10g}x{rest}"
+        return f"0+{prefix.level:.10g}x{at} {prefix.level * at + self.level:.10g}+{self.level:.10g}x{rest}"
+
+
 @dataclass(frozen=True)
 class Scenario:
-    series: tuple[tuple[str, str], ...]  # (series selector, promtool values expression)
+    series: tuple[Series, ...]
     #: Value of the alert expression's left-hand side (None when the alert has no value to show).
     value: float | None
 
     def input_series(self) -> list[dict[str, str]]:
-        return [{"series": s, "values": v} for s, v in self.series]
+        return [{"series": s.selector, "values": s.values()} for s in self.series]
+
+    def after(self, prefix: Scenario, at: int) -> list[dict[str, str]]:
+        """Input series that follow ``prefix`` until step ``at`` and this scenario afterwards."""
+        if [s.selector for s in prefix.series] != [s.selector for s in self.series]:
+            raise ValueError("a prefix must read the same series as the scenario it precedes")
+        return [{"series": s.selector, "values": s.after(p, at)} for p, s in zip(prefix.series, self.series, strict=True)]
 
 
 def target_value(threshold: float, op: str, side: Side) -> float:
@@ -51,12 +81,19 @@ def target_value(threshold: float, op: str, side: Side) -> float:
     return threshold * 0.9 if op == ">" else min(1.0, threshold * 1.1) if threshold <= 1 else threshold * 1.1
 
 
-def _counter(name: str, labels: Mapping[str, str], per_second: float, steps: int) -> tuple[str, str]:
-    return selector(name, {**TARGET, **labels}), f"0+{per_second * INTERVAL_S:.10g}x{steps}"
+def edge_value(threshold: float, op: str, window_steps: int) -> float:
+    """Steady value on the quiet side that one step of ``target_value(FIRE)`` in a window of
+    ``window_steps`` pushes across the threshold: off by half a step's share of the window."""
+    margin = 1 / (2 * max(window_steps, 1))
+    return threshold * (1 - margin) if op == ">" else threshold * (1 + margin)
 
 
-def _gauge(name: str, labels: Mapping[str, str], value: float, steps: int) -> tuple[str, str]:
-    return selector(name, {**TARGET, **labels}), f"{value:.10g}x{steps}"
+def _counter(name: str, labels: Mapping[str, str], per_second: float, steps: int) -> Series:
+    return Series(selector(name, {**TARGET, **labels}), per_second * INTERVAL_S, True, steps)
+
+
+def _gauge(name: str, labels: Mapping[str, str], value: float, steps: int) -> Series:
+    return Series(selector(name, {**TARGET, **labels}), value, False, steps)
 
 
 @dataclass(frozen=True)
@@ -69,6 +106,10 @@ class Probe:
 
     def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
         raise NotImplementedError
+
+    def edge(self, threshold: float | None, window_steps: int, steps: int) -> Scenario:
+        """Where a "before ``for``" case starts (see the module doc); gauges switch at once."""
+        return self.scenario(threshold, Side.CALM, steps)
 
 
 @dataclass(frozen=True)
@@ -114,6 +155,12 @@ class RateProbe(Probe):
         value = target_value(threshold or 0.0, self.op, side)
         if value == 0 and side is Side.FIRE:
             value = 1.0  # "> 0" alerts: one event per second
+        return self._at(value, steps)
+
+    def edge(self, threshold: float | None, window_steps: int, steps: int) -> Scenario:
+        return self._at(edge_value(threshold or 0.0, self.op, window_steps), steps)
+
+    def _at(self, value: float, steps: int) -> Scenario:
         per_series = value / self.scale / len(self.names)
         series = [_counter(n, self.labels, per_series, steps) for n in self.names]
         series += [_counter(n, labels, TRAFFIC, steps) for n, labels in self.traffic]
@@ -129,14 +176,21 @@ class RatioProbe(Probe):
     whole: tuple[str, Mapping[str, str]] | None = None
 
     def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
-        value = 0.0 if side is Side.IDLE else target_value(threshold or 0.0, self.op, side)
-        rate = 0.0 if side is Side.IDLE else TRAFFIC
+        if side is Side.IDLE:
+            return self._at(0.0, 0.0, steps)
+        return self._at(target_value(threshold or 0.0, self.op, side), TRAFFIC, steps)
+
+    def edge(self, threshold: float | None, window_steps: int, steps: int) -> Scenario:
+        return self._at(edge_value(threshold or 0.0, self.op, window_steps), TRAFFIC, steps)
+
+    def _at(self, value: float, rate: float, steps: int) -> Scenario:
+        """``value`` as the share of ``rate`` requests/s (no traffic: no value)."""
         series = [_counter(*self.part, value * rate, steps)]
         if self.rest is not None:
             series.append(_counter(*self.rest, (1 - value) * rate, steps))
         if self.whole is not None:
             series.append(_counter(*self.whole, rate, steps))
-        return Scenario(tuple(series), None if side is Side.IDLE else value)
+        return Scenario(tuple(series), value if rate else None)
 
 
 @dataclass(frozen=True)
@@ -146,6 +200,12 @@ class QuantileProbe(Probe):
     spec: MetricSpec | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     q: float = 0.95
+
+    def edge(self, threshold: float | None, window_steps: int, steps: int) -> Scenario:
+        # No observations: no quantile, so the condition is false; the first step of FIRE puts
+        # every observation of the window in the firing bucket. (A mix of calm and firing
+        # buckets would cross the threshold only after several steps.)
+        return self.scenario(threshold, Side.IDLE, steps)
 
     def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
         assert self.spec is not None and self.spec.buckets is not None and threshold is not None

@@ -1,8 +1,9 @@
 """``promtool test rules`` suites generated from the env's typed thresholds.
 
 For every threshold alert: a case that fires (expected labels and filled-in annotations),
-one just on the quiet side of the threshold, one where the condition holds but ``for`` has
-not elapsed yet, and a zero-traffic case for alerts that read counters. The SLO burn-rate
+one just on the quiet side of the threshold, one where the condition has held for one step
+less than ``for`` (input steady at the threshold's edge, then firing: see ``Probe.edge``),
+and a zero-traffic case for alerts that read counters. The SLO burn-rate
 alerts get fire/quiet/idle cases per severity, Watchdog one firing case, and the recording
 rules ``promql_expr_test`` cases with hand-computed values.
 
@@ -33,7 +34,7 @@ from alerts.groups import (
     watchdog,
 )
 from alerts.model import AlertRule, duration_seconds, format_duration
-from alerts.probes import INTERVAL_S, TARGET, Scenario, Side, _counter
+from alerts.probes import INTERVAL_S, Scenario, Side, _counter, _gauge
 from alerts.profiles import PROD
 from alerts.slo import PAGE_WINDOWS, TICKET_WINDOWS, Slo, burn_rate_alerts, slos
 from alerts.yamlfmt import dump
@@ -82,6 +83,12 @@ def _case(scenario: Scenario, eval_minutes: int, alertname: str, expected: list[
     }
 
 
+def _case_after(prefix: Scenario, at: int, scenario: Scenario, eval_minutes: int, alertname: str,
+                name: str) -> dict[str, Any]:
+    """A quiet case whose input follows ``prefix`` until step ``at``, then ``scenario``."""
+    return {**_case(scenario, eval_minutes, alertname, [], name), "input_series": scenario.after(prefix, at)}
+
+
 def threshold_alert_cases(settings: Settings, spec: AlertSpec) -> Iterator[dict[str, Any]]:
     rule = alert_rule(settings, spec, PROD)
     threshold = effective_threshold(settings, spec)
@@ -96,8 +103,12 @@ def threshold_alert_cases(settings: Settings, spec: AlertSpec) -> Iterator[dict[
     calm = spec.probe.scenario(threshold, Side.CALM, steps)
     yield _case(calm, fire_at, spec.name, [], f"{spec.name} stays quiet just short of the threshold")
     if for_s >= INTERVAL_S / 2:
-        before = max(0, _minutes(for_s) - 1)
-        yield _case(fire, before, spec.name, [], f"{spec.name} does not fire before 'for' ({format_duration(for_s)})")
+        # Steady just short of the threshold for a whole window, then FIRE: the condition turns
+        # true one step after the switch, and 'for' must hold the alert back until then + for.
+        window = _minutes(longest_window_s(rule.expr))
+        true_from = window + 1
+        yield _case_after(spec.probe.edge(threshold, window, steps), window, fire, true_from + _minutes(for_s) - 1,
+                          spec.name, f"{spec.name} does not fire before 'for' ({format_duration(for_s)})")
     if spec.probe.reads_counters:
         idle = spec.probe.scenario(threshold, Side.IDLE, steps)
         yield _case(idle, fire_at, spec.name, [], f"{spec.name} stays quiet without traffic")
@@ -182,8 +193,7 @@ def recording_cases(settings: Settings) -> dict[str, Any]:
 
 def watchdog_case(settings: Settings) -> dict[str, Any]:
     rule = watchdog(settings)
-    up = (f'up{{instance="{TARGET["instance"]}", job="{TARGET["job"]}"}}', "1x3")
-    return _case(Scenario((up,), None), 1, rule.alert,
+    return _case(Scenario((_gauge("up", {}, 1, 3),), None), 1, rule.alert,
                  [{"exp_labels": dict(rule.labels), "exp_annotations": dict(rule.annotations)}],
                  "Watchdog always fires")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from alerts import names
 from alerts.render import artifacts, rule_files
 from alerts.ruletests import rule_tests
 from llmmon.checkers import promtool_check_rules, promtool_test_rules, require
@@ -65,7 +66,11 @@ def test_suites_catch_rules_that_fire_too_early(tmp_path):
     original = (rules / "llm-router-alerts.yml").read_text()
     (rules / "llm-router-alerts.yml").write_text(re.sub(r"^ +for: .*\n", "", original, flags=re.M))
     result = promtool_test_rules([tests / "llm-router-alerts.test.yml"])
-    assert not result.ok and "LowCacheHitRate does not fire before 'for' (10m)" in result.output
+    before_for = [case["name"] for case in yaml.safe_load((tests / "llm-router-alerts.test.yml").read_text())["tests"]
+                  if "does not fire before 'for'" in case["name"]]
+    assert len(before_for) == len(names.THRESHOLD_ALERTS)  # every threshold alert has a 'for'
+    # Each one, rate alerts included (their windows must not hide a missing 'for').
+    assert not result.ok and [n for n in before_for if n not in result.output] == []
     (rules / "llm-router-alerts.yml").write_text(original.replace("> 0.1\n", "> 0.08\n"))
     result = promtool_test_rules([tests / "llm-router-alerts.test.yml"])
     assert not result.ok and "HighErrorRate stays quiet just short of the threshold" in result.output
@@ -173,3 +178,17 @@ def test_test_profile_rules_pass_promtool(tmp_path):
         files.append(tmp_path / name)
     result = promtool_check_rules(files)
     assert result.ok, result.output
+
+
+def test_edge_prefix_then_fire_counts_on_and_refuses_other_series():
+    """The 'before for' input keeps counters monotonic across the switch and reads the same series."""
+    from alerts.definitions import SPECS
+    from alerts.probes import Side
+
+    probe = next(s.probe for s in SPECS if s.name == "HighErrorRate")
+    edge, fire = probe.edge(0.1, 5, 10), probe.scenario(0.1, Side.FIRE, 10)
+    (series,) = fire.after(edge, 5)
+    assert series["values"] == "0+5.4x5 39+12x4"  # 0.09/s for 5 minutes, then 0.2/s: 11 samples like 0+12x10
+    other = next(s.probe for s in SPECS if s.name == "LowCacheHitRate").scenario(0.5, Side.FIRE, 10)
+    with pytest.raises(ValueError, match="same series"):
+        fire.after(other, 5)
