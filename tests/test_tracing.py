@@ -112,6 +112,22 @@ def test_http_span_continues_traceparent_and_logs_carry_its_ids(traced):
     assert current_ids() is None, "the request span does not leak out of the request"
 
 
+@pytest.mark.parametrize(("code", "error"), [(503, True), (500, True), (404, False), (200, False)])
+def test_returned_status_decides_the_span_status(traced, code, error):
+    """A handler that answers 5xx without raising is an error span; 4xx (the client's fault) is not."""
+    provider, exporter = traced
+
+    async def answer(request):
+        return PlainTextResponse("x", status_code=code)
+
+    app = TracingMiddleware(Starlette(routes=[Route("/answer", answer)]), provider, RouteTemplates(["/answer"]))
+    assert TestClient(app).get("/answer").status_code == code
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes["http.response.status_code"] == code
+    assert (span.status.status_code is StatusCode.ERROR) is error
+    assert span.attributes.get("error.type") == (str(code) if error else None)
+
+
 def test_server_error_marks_span(traced):
     provider, exporter = traced
 
