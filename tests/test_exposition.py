@@ -52,6 +52,17 @@ def test_metrics_json_lists_families_with_their_samples():
     assert buckets and buckets[0]["value"] == 1
 
 
+def test_metrics_json_stays_valid_json_with_nan_and_infinite_values():
+    """JSON has no NaN/Inf: they are spelled as Prometheus spells them instead of failing the endpoint."""
+    c = busy_collector()
+    c.family(catalog.QUEUE_SIZE).child("inference").set(float("nan"))
+    c.family(catalog.RATE_LIMIT_REMAINING).child("vllm", "tokens").set(float("inf"))
+    response = fetch(MonitoringApp(c.registry), "/metrics/json")
+    assert response.status_code == 200
+    values = {v["metricName"]: v["value"] for f in response.json() for v in f["values"]}
+    assert values[catalog.QUEUE_SIZE.name] == "NaN" and values[catalog.RATE_LIMIT_REMAINING.name] == "+Inf"
+
+
 def test_other_paths_go_to_the_wrapped_app_or_404():
     async def inner(scope, receive, send):
         await respond_json(send, 201, {"inner": True})
