@@ -99,33 +99,38 @@ def test_suites_catch_rules_that_drift_from_the_thresholds(tmp_path):
     assert "LowTokenGeneration stays quiet without traffic" in result.output
 
 
+#: Availability SLO input: one router instance's inference counter, ``% status``.
+INFERENCE = 'llm_router_inference_total{instance="router-0:9090", job="llm-router", status="%s"}'
+
+
+def passes_promtool(tmp_path: Path, rule_file: str, case: dict) -> None:
+    """Run one hand-written ``promtool test rules`` case (1m steps) against a prod rule file."""
+    require("promtool")
+    (tmp_path / rule_file).write_text(rule_files(load_settings("prod"))[rule_file])
+    suite = {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": [{"interval": "1m", **case}]}
+    (tmp_path / "case.test.yml").write_text(yaml.safe_dump(suite))
+    result = promtool_test_rules([tmp_path / "case.test.yml"])
+    assert result.ok, result.output
+
+
 def test_a_short_error_spike_does_not_page(tmp_path):
     """Multi-window burn rate: 4 minutes at 1/3 errors after 6 quiet hours trip both short windows
     (5m, 30m) but not their long windows (1h, 6h), so the page must stay quiet."""
-    require("promtool")
-    (tmp_path / "slo.yml").write_text(rule_files(load_settings("prod"))["llm-router-slo.yml"])
-    inference = 'llm_router_inference_total{instance="router-0:9090", job="llm-router", status="%s"}'
     short_windows_burn = [
         {"expr": f'count(slo:sli_error:ratio_rate{window}{{sloth_slo="availability"}} > {factor} * 0.005)',
          "eval_time": "364m", "exp_samples": [{"labels": "{}", "value": 1}]}
         for window, factor in (("5m", 14.4), ("30m", 6))
     ]
-    suite = {"rule_files": ["slo.yml"], "evaluation_interval": "1m", "tests": [{
-        "interval": "1m",
-        "input_series": [{"series": inference % "success", "values": "0+600x364"},
-                         {"series": inference % "error", "values": "0x360 300+300x3"}],
+    passes_promtool(tmp_path, "llm-router-slo.yml", {
+        "input_series": [{"series": INFERENCE % "success", "values": "0+600x364"},
+                         {"series": INFERENCE % "error", "values": "0x360 300+300x3"}],
         "promql_expr_test": short_windows_burn,
         "alert_rule_test": [{"eval_time": "364m", "alertname": "AvailabilitySLOBurnRatePage", "exp_alerts": []}],
-    }]}
-    (tmp_path / "spike.test.yml").write_text(yaml.safe_dump(suite))
-    result = promtool_test_rules([tmp_path / "spike.test.yml"])
-    assert result.ok, result.output
+    })
 
 
 def test_aggregate_rules_sum_the_right_counter_across_instances(tmp_path):
     """Dashboard aggregates the generated suite does not check: two instances, decoy counters."""
-    require("promtool")
-    (tmp_path / "recording.yml").write_text(rule_files(load_settings("prod"))["llm-router-recording.yml"])
     per_minute = {  # series (without instance) -> increase per minute on each of the two instances
         'llm_router_http_requests_total{method="GET", route="/v1/chat", status_code="200"}': 600,
         'llm_router_http_requests_total{method="POST", route="/v1/chat", status_code="500"}': 60,
@@ -146,29 +151,18 @@ def test_aggregate_rules_sum_the_right_counter_across_instances(tmp_path):
     tests = [{"expr": f"{name}{{{labels}}}", "eval_time": "10m",
               "exp_samples": [{"labels": f"{name}{{{labels}}}", "value": value}]}
              for name, (labels, value) in expected.items()]
-    suite = {"rule_files": ["recording.yml"], "evaluation_interval": "1m",
-             "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": tests}]}
-    (tmp_path / "aggregates.test.yml").write_text(yaml.safe_dump(suite))
-    result = promtool_test_rules([tmp_path / "aggregates.test.yml"])
-    assert result.ok, result.output
+    passes_promtool(tmp_path, "llm-router-recording.yml", {"input_series": series, "promql_expr_test": tests})
 
 
 def test_slo_period_error_ratio_averages_the_5m_ratio(tmp_path):
     """9 % errors for 10 minutes, then none: the 30d SLI (error budget remaining) is their average."""
-    require("promtool")
-    (tmp_path / "slo.yml").write_text(rule_files(load_settings("prod"))["llm-router-slo.yml"])
-    inference = 'llm_router_inference_total{instance="router-0:9090", job="llm-router", status="%s"}'
     period = 'slo:sli_error:ratio_rate30d{sloth_slo="availability"}'
-    suite = {"rule_files": ["slo.yml"], "evaluation_interval": "1m", "tests": [{
-        "interval": "1m",
-        "input_series": [{"series": inference % "success", "values": "0+600x30"},
-                         {"series": inference % "error", "values": "0+60x10 600x20"}],
+    passes_promtool(tmp_path, "llm-router-slo.yml", {
+        "input_series": [{"series": INFERENCE % "success", "values": "0+600x30"},
+                         {"series": INFERENCE % "error", "values": "0+60x10 600x20"}],
         "promql_expr_test": [{"expr": f"count(({period} > 0.02) < 0.06)", "eval_time": "30m",
                               "exp_samples": [{"labels": "{}", "value": 1}]}],
-    }]}
-    (tmp_path / "period.test.yml").write_text(yaml.safe_dump(suite))
-    result = promtool_test_rules([tmp_path / "period.test.yml"])
-    assert result.ok, result.output
+    })
 
 
 def test_test_profile_rules_pass_promtool(tmp_path):
