@@ -93,7 +93,8 @@ def threshold_alert_cases(settings: Settings, spec: AlertSpec) -> Iterator[dict[
     rule = alert_rule(settings, spec, PROD)
     threshold = effective_threshold(settings, spec)
     for_s = duration_seconds(effective_for(settings, spec) or "0s")
-    fire_at = _minutes(longest_window_s(rule.expr) + for_s) + 2
+    window_s = longest_window_s(rule.expr)
+    fire_at = _minutes(window_s + for_s) + 2
     steps = fire_at + 1
     try:
         fire = spec.probe.scenario(threshold, Side.FIRE, steps)
@@ -105,7 +106,7 @@ def threshold_alert_cases(settings: Settings, spec: AlertSpec) -> Iterator[dict[
     if for_s >= INTERVAL_S / 2:
         # Steady just short of the threshold for a whole window, then FIRE: the condition turns
         # true one step after the switch, and 'for' must hold the alert back until then + for.
-        window = _minutes(longest_window_s(rule.expr))
+        window = _minutes(window_s)
         true_from = window + 1
         yield _case_after(spec.probe.edge(threshold, window, steps), window, fire, true_from + _minutes(for_s) - 1,
                           spec.name, f"{spec.name} does not fire before 'for' ({format_duration(for_s)})")
