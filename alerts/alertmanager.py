@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts import names
 from alerts.model import duration_seconds
-from llmmon.settings import Settings
-from llmmon.settings.alerting import ReceiverSettings, RoutingSettings
+from foundation import alert_names as names
+from foundation.settings import Settings
+from foundation.settings.alerting import ReceiverSettings, RoutingSettings
 
 DEFAULT, CRITICAL, WARNING, WATCHDOG = "default", "critical-alerts", "warning-alerts", "watchdog"
 GROUP_BY = ("alertname", "env", "service")

@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from alerts import names as n
 from alerts.model import Severity
 from alerts.probes import TARGET, GaugeProbe, Probe, QuantileProbe, RateProbe, RatioProbe, StateProbe
 from alerts.profiles import Profile
 from alerts.promql import quantile, selector, sum_rate
 from app_instrumentation import catalog as c
+from foundation import alert_names as n
 
 SERVICE = "llm-router"
 ROUTER_JOB = "llm-router"

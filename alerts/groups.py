@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import string
 
-from alerts import names as n
 from alerts.definitions import SERVICE, SPECS, AlertSpec
 from alerts.model import AlertRule, RuleGroup, Severity
 from alerts.profiles import Profile, get_profile
 from alerts.recording_rules import aggregate_rules
 from alerts.slo import burn_rate_alerts, recording_rules, slos
-from llmmon.settings import Settings, SettingsError
+from foundation import alert_names as n
+from foundation.settings import Settings, SettingsError
 
 #: Rule file stem -> content; one file per concern keeps diffs and reloads readable.
 ALERTS_FILE = "llm-router-alerts"

@@ -14,7 +14,7 @@ from typing import Any
 
 from alerts.groups import build_rule_groups
 from alerts.profiles import Profile
-from llmmon.settings import Settings
+from foundation.settings import Settings
 
 NAME = "llm-router"
 

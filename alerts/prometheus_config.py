@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from alerts.definitions import ROUTER_JOB
-from llmmon.settings import Settings
+from foundation.settings import Settings
 
 DEFAULT_ALERTMANAGERS = ("alertmanager:9093",)
 DEFAULT_NODE_EXPORTERS = ("node-exporter:9100",)

@@ -24,7 +24,7 @@ from alerts.profiles import Profile
 from alerts.prometheus_config import prometheus_config
 from alerts.ruletests import rule_tests
 from alerts.yamlfmt import dump
-from llmmon.settings import Settings
+from foundation.settings import Settings
 
 RULES_DIR = "prometheus/rules"
 TESTS_DIR = "prometheus/tests"

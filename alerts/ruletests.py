@@ -39,7 +39,7 @@ from alerts.profiles import PROD
 from alerts.slo import PAGE_WINDOWS, TICKET_WINDOWS, Slo, burn_rate_alerts, slos
 from alerts.yamlfmt import dump
 from app_instrumentation import catalog as c
-from llmmon.settings import Settings, SettingsError
+from foundation.settings import Settings, SettingsError
 
 RULE_FILES = tuple(f"../rules/{stem}.yml" for stem in (ALERTS_FILE, RECORDING_FILE, SLO_FILE))
 

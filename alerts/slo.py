@@ -21,7 +21,7 @@ from alerts.model import AlertRule, RecordingRule, RuleError, Severity
 from alerts.profiles import Profile
 from alerts.promql import le_regex, selector
 from app_instrumentation import catalog as c
-from llmmon.settings.alerting import AlertingSettings
+from foundation.settings.alerting import AlertingSettings
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,14 @@ from benchmarks.backfill import Shape, write_file
 from benchmarks.inline_rules import NotInlinable, RecordingRule, inline, uses_rules
 from benchmarks.timing import machine, measure, median_ms, table
 from dashboards.queries import all_queries
+from foundation.promql_names import metric_names, rules_in
+from foundation.settings import Settings, load_settings
 from llmmon.checkers import require
 from llmmon.localstack.api import Prometheus
 from llmmon.localstack.httpjson import wait_ready
 from llmmon.localstack.ports import HOST, free_port
 from llmmon.localstack.processes import Supervisor
-from llmmon.promql_names import metric_names, rules_in
 from llmmon.render import collect, write
-from llmmon.settings import Settings, load_settings
 
 SCRAPE_STEP = 120  # seconds between backfilled samples
 RULE_EVAL = "300s"  # evaluation interval of the backfilled recording rules

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.timing import machine, measure, median_ms, table
+from foundation.settings import available_envs
 from llmmon.render import render_env
-from llmmon.settings import available_envs
 
 
 def main(repeat: int = 5) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmmon.settings import Settings
+from foundation.settings import Settings
 
 #: Where the stack mounts the rendered ``grafana/dashboards/*.json`` inside Grafana.
 DASHBOARDS_MOUNT = "/var/lib/grafana/dashboards"

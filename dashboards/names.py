@@ -3,7 +3,7 @@
 A name is known when the metric catalog exposes it, a recording rule of ``alerts.recording``
 produces it, or it comes from a standard exporter (Prometheus' own ``up``). Names are taken
 from the parsed PromQL AST, not by text matching, so label values and function names can
-never be mistaken for metrics (``llmmon.promql_names.metric_names``, shared with the
+never be mistaken for metrics (``foundation.promql_names.metric_names``, shared with the
 rule checks). Unlike that module's check, no exporter prefixes are accepted here: the
 dashboards only read the router's own series, recording rules and ``up``.
 """
@@ -11,7 +11,7 @@ dashboards only read the router's own series, recording rules and ``up``.
 from __future__ import annotations
 
 from app_instrumentation import catalog
-from llmmon.promql_names import metric_names
+from foundation.promql_names import metric_names
 
 __all__ = ["EXTERNAL", "known_names", "metric_names", "recording_rule_names", "unknown_names"]
 

@@ -26,7 +26,7 @@ import promql_parser
 
 from dashboards.definitions import as_dict, build_all
 from dashboards.variables import ALL
-from llmmon.settings import Settings
+from foundation.settings import Settings
 
 #: Grafana built-ins the dashboards use (anything else starting with $ must be a variable).
 BUILTINS = frozenset({"__rate_interval"})

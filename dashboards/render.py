@@ -6,7 +6,7 @@ import yaml
 
 from dashboards.datasources import Endpoints, dashboard_provider, datasources
 from dashboards.definitions import build_all, to_json
-from llmmon.settings import Settings
+from foundation.settings import Settings
 
 DASHBOARDS_DIR = "grafana/dashboards"
 DATASOURCES_FILE = "grafana/provisioning/datasources/datasources.yaml"

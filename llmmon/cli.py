@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from llmmon.settings import SettingsError
+from foundation.settings import SettingsError
 
 #: Subcommand name -> module with ``add_arguments(parser)`` and ``run(args) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {

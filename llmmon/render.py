@@ -6,42 +6,30 @@ program reads the very same functions, so there is no second copy of any config.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from pathlib import Path
 
-from llmmon.settings import Settings, load_settings
+import alerts.render
+import dashboards.render
+import logpipeline.render
+import stack.render
+from foundation.artifacts import Provider, RenderError, merge
+from foundation.settings import Settings, load_settings
 
-Provider = Callable[[Settings], dict[str, str]]
+__all__ = ["PROVIDERS", "RenderError", "collect", "render_env", "write"]
 
-#: Modules exposing ``artifacts(settings)``. ``stack.render`` goes last: it wraps the
-#: others' output into Kubernetes objects.
-PROVIDERS: tuple[str, ...] = (
-    "alerts.render",
-    "dashboards.render",
-    "logpipeline.render",
-    "stack.render",
+#: Every renderer, by module name. ``stack.render`` goes last: it wraps the others' output
+#: into Kubernetes objects.
+PROVIDERS: tuple[tuple[str, Provider], ...] = (
+    ("alerts.render", alerts.render.artifacts),
+    ("dashboards.render", dashboards.render.artifacts),
+    ("logpipeline.render", logpipeline.render.artifacts),
+    ("stack.render", stack.render.artifacts),
 )
 
 
-class RenderError(RuntimeError):
-    pass
-
-
-def collect(settings: Settings, providers: tuple[str, ...] = PROVIDERS) -> dict[str, str]:
+def collect(settings: Settings, providers: tuple[tuple[str, Provider], ...] = PROVIDERS) -> dict[str, str]:
     """All artifacts of one env, sorted by path; two providers may not claim one path."""
-    out: dict[str, str] = {}
-    owner: dict[str, str] = {}
-    for module_name in providers:
-        provider: Provider = importlib.import_module(module_name).artifacts
-        for path, content in provider(settings).items():
-            if path in owner:
-                raise RenderError(f"{path} is produced by both {owner[path]} and {module_name}")
-            if Path(path).is_absolute() or ".." in Path(path).parts:
-                raise RenderError(f"{module_name} produced a path outside the output dir: {path}")
-            owner[path] = module_name
-            out[path] = content
-    return dict(sorted(out.items()))
+    return merge(settings, providers)
 
 
 def write(artifacts: dict[str, str], out_dir: Path) -> list[Path]:

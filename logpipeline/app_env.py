@@ -8,7 +8,7 @@ tracing backend's deployment.
 
 from __future__ import annotations
 
-from llmmon.settings import Settings
+from foundation.settings import Settings
 
 
 def router_environment(settings: Settings) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from app_instrumentation.logs_fields import FIELDS, Field
-from llmmon.settings import Settings
+from foundation.settings import Settings
 
 ILM_POLICY_PATH = "elasticsearch/ilm-policy.json"
 INDEX_TEMPLATE_PATH = "elasticsearch/index-template.json"

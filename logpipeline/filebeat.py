@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmmon.settings import Settings
+from foundation.settings import Settings
 from logpipeline.logstash import SERVICE_TAG
 
 CONTAINER_LOG_DIR = "/var/log/containers/"

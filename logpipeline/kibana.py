@@ -12,7 +12,7 @@ from typing import Any
 
 from app_instrumentation import logs_fields as F
 from app_instrumentation.logs_fields import Field, Stream
-from llmmon.settings import Settings
+from foundation.settings import Settings
 
 NDJSON_PATH = "kibana/llm-router-logs.ndjson"
 CORE_MIGRATION_VERSION = "8.8.0"

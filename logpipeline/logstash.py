@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from app_instrumentation import logs_fields as F
 from app_instrumentation.logs_fields import Field
-from llmmon.settings import Settings
+from foundation.settings import Settings
 from logpipeline.logstash_config import Comment, Compare, Exists, If, Pipeline, Plugin, Raw, Statement
 
 PIPELINE_ID = "llm-router"

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from llmmon.settings import Settings
+from foundation.settings import Settings
 from logpipeline import elasticsearch, filebeat, kibana, logstash
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from llmmon.render import collect
-from llmmon.settings import Settings
+import alerts.render
+import dashboards.render
+import logpipeline.render
+from foundation.artifacts import merge
+from foundation.settings import Settings
 from stack import network as net
 from stack.model import Context, Service
 from stack.objects import image_version
@@ -23,7 +26,11 @@ from stack.services import (
 )
 
 #: The renderers whose config the stack ships (``stack.render`` itself is not one of them).
-UPSTREAM = ("alerts.render", "dashboards.render", "logpipeline.render")
+UPSTREAM = (
+    ("alerts.render", alerts.render.artifacts),
+    ("dashboards.render", dashboards.render.artifacts),
+    ("logpipeline.render", logpipeline.render.artifacts),
+)
 
 BUILDERS: tuple[Callable[[Context], Service], ...] = (
     prometheus.build, alertmanager.build, grafana.build, elasticsearch.build, logstash.build,
@@ -37,7 +44,7 @@ ENDPOINTS = {
 
 
 def upstream_artifacts(settings: Settings) -> dict[str, str]:
-    return collect(settings, providers=UPSTREAM)
+    return merge(settings, UPSTREAM)
 
 
 def namespace_service(settings: Settings) -> Service:

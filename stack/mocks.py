@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from llmmon.settings import PROJECT, PROJECT_DIR, split_stack_file
+from foundation.settings import PROJECT, PROJECT_DIR, split_stack_file
 
 #: How a secret value arrives in mocked (and policy) inputs.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -90,7 +90,7 @@ def run_program(
 
 def fake_secrets(env: str) -> dict[str, str]:
     """A distinctive fake value for every secret the env needs (tests grep for them)."""
-    from llmmon.settings import load_settings
+    from foundation.settings import load_settings
     from stack.build import upstream_artifacts
     from stack.credentials import required_secret_keys
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmmon.settings import Settings
-from llmmon.settings.cluster import ClusterSettings, Workload
+from foundation.settings import Settings
+from foundation.settings.cluster import ClusterSettings, Workload
 from stack.objects import App, Obj
 
 #: Stands in for every secret value when objects are rendered to files.

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmmon.settings.cluster import ClusterSettings, Resources
+from foundation.settings.cluster import ClusterSettings, Resources
 
 Obj = dict[str, Any]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from llmmon.settings import PROJECT, SECTIONS, Settings, SettingsError
+from foundation.settings import PROJECT, SECTIONS, Settings, SettingsError
 from stack.build import build_services, endpoints, upstream_artifacts
 from stack.components import MonitoringService
 from stack.credentials import required_secret_keys, secret_problem

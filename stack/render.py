@@ -10,7 +10,7 @@ import re
 
 import yaml
 
-from llmmon.settings import Settings
+from foundation.settings import Settings
 from stack.build import build_services, upstream_artifacts
 from stack.credentials import required_secret_keys
 from stack.model import REDACTED, Service

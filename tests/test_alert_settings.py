@@ -9,10 +9,10 @@ import sys
 import pytest
 import yaml
 
-from alerts import names
 from alerts.groups import build_rule_groups
 from alerts.render import artifacts
-from llmmon.settings import PROJECT_DIR, Settings, SettingsError, load_settings
+from foundation import alert_names as names
+from foundation.settings import PROJECT_DIR, Settings, SettingsError, load_settings
 
 
 def settings_with(alerting: dict, env: str = "dev") -> Settings:

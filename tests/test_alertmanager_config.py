@@ -12,8 +12,8 @@ import yaml
 
 from alerts.alertmanager import alertmanager_config, local_alertmanager_config
 from alerts.render import artifacts
+from foundation.settings import load_settings
 from llmmon.checkers import amtool_check_config, amtool_route, require
-from llmmon.settings import load_settings
 
 ENVS = ("dev", "staging", "prod")
 ROUTES = [

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from app_instrumentation.catalog import ERRORS, INFERENCE_DURATION
-from llmmon import promql_names
+from foundation import promql_names
+from foundation.settings import load_settings
+from llmmon import name_checks
 from llmmon.checkers import CheckResult
 from llmmon.cli import main
 from llmmon.commands import check
 from llmmon.render import collect, write
-from llmmon.settings import load_settings
 
 
 def test_metric_names_are_found_everywhere_in_the_ast():
@@ -36,10 +37,10 @@ def test_rule_check_reads_rule_files(tmp_path):
     rules = tmp_path / "r.yml"
     rules.write_text(f"groups:\n- name: g\n  rules:\n  - record: job:e:rate5m\n    expr: sum(rate({ERRORS.name}[5m]))\n"
                      "  - alert: A\n    expr: job:e:rate5m > 1 and nope_metric > 0\n")
-    result = promql_names.check_rules([rules])
+    result = name_checks.check_rules([rules])
     assert not result.ok and "A: unknown metric(s) nope_metric" in result.output
     rules.write_text(rules.read_text().replace(" and nope_metric > 0", ""))
-    assert promql_names.check_rules([rules]).ok
+    assert name_checks.check_rules([rules]).ok
 
 
 def test_summary_table_marks_failures():

@@ -10,7 +10,7 @@ from dashboards.datasources import DASHBOARDS_MOUNT
 from dashboards.definitions import as_dict, build_all
 from dashboards.queries import panels
 from dashboards.render import DATASOURCES_FILE, PROVIDER_FILE, artifacts
-from llmmon.settings import load_settings
+from foundation.settings import load_settings
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])

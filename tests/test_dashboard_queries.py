@@ -11,8 +11,8 @@ from app_instrumentation import catalog
 from dashboards import names, uids
 from dashboards import promql as q
 from dashboards.queries import PanelQuery, all_queries, panels, raw_queries, substitute
-from llmmon.promql_names import metric_names
-from llmmon.settings import load_settings
+from foundation.promql_names import metric_names
+from foundation.settings import load_settings
 
 QUERIES = all_queries()
 

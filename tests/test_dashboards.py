@@ -16,7 +16,7 @@ from dashboards.layout import GRID_WIDTH, place
 from dashboards.panels import row, stat, timeseries
 from dashboards.queries import BUILTINS, panels, raw_queries, variables_used
 from dashboards.render import artifacts
-from llmmon.settings import load_settings
+from foundation.settings import load_settings
 
 EXPECTED_UIDS = {uids.OVERVIEW, uids.MODEL_PERFORMANCE, uids.SYSTEM, uids.QOS, uids.SLO}
 DASHBOARDS = [as_dict(d) for d in build_all()]
@@ -160,7 +160,7 @@ def test_render_is_byte_identical_across_runs_and_complete():
 def test_render_is_byte_identical_in_a_fresh_interpreter(tmp_path):
     script = (
         "import sys, pathlib; from llmmon.render import write; from dashboards.render import artifacts;"
-        "from llmmon.settings import load_settings;"
+        "from foundation.settings import load_settings;"
         "write(artifacts(load_settings('prod')), pathlib.Path(sys.argv[1]))"
     )
     outputs = []

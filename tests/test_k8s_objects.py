@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
+from foundation.settings import available_envs, load_settings
 from llmmon.checkers import kubernetes_validate
-from llmmon.settings import available_envs, load_settings
 from stack.objects import CHECKSUM_ANNOTATION
 from stack.render import artifacts
 

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 import pytest
 
 from dashboards.queries import all_queries, legend_labels
+from foundation.settings import load_settings
 from llmmon.localstack.configs import PROFILES, LocalConfigs
 from llmmon.localstack.httpjson import send_json, wait_until
 from llmmon.localstack.processes import pid_alive
 from llmmon.localstack.stack import LocalStack, StackOptions
 from llmmon.localstack.webhook import delivered
-from llmmon.settings import load_settings
 
 pytestmark = pytest.mark.live
 

@@ -15,7 +15,7 @@ from app_instrumentation.events import InferenceContext, InferenceResult
 from app_instrumentation.logs import ModelInfo
 from app_instrumentation.logs_fields import Action
 from app_instrumentation.tracing import TracingObserver
-from llmmon.settings import load_settings
+from foundation.settings import load_settings
 from logpipeline import elasticsearch, kibana, logstash
 from tests.test_logs_support import capture_logger, leaf
 

@@ -10,8 +10,8 @@ import yaml
 
 from alerts.prometheus_config import prometheus_config, without_kubernetes_discovery
 from alerts.render import artifacts
+from foundation.settings import load_settings
 from llmmon.checkers import promtool_check_config, require
-from llmmon.settings import load_settings
 
 ENVS = ("dev", "staging", "prod")
 

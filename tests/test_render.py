@@ -1,33 +1,29 @@
 """``llmmon render``: one owner per path, nothing written outside the output dir, only owned folders pruned."""
 
-import sys
-import types
 from pathlib import Path
 
 import pytest
 
+from foundation.artifacts import Provider
+from foundation.settings import load_settings
 from llmmon.render import RenderError, collect, write
-from llmmon.settings import load_settings
 
 
-def _provider(monkeypatch: pytest.MonkeyPatch, name: str, files: dict[str, str]) -> str:
-    module = types.ModuleType(name)
-    module.artifacts = lambda settings: dict(files)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, name, module)
-    return name
+def _provider(name: str, files: dict[str, str]) -> tuple[str, Provider]:
+    return name, lambda settings: dict(files)
 
 
-def test_two_providers_claiming_one_path_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_providers_claiming_one_path_is_an_error() -> None:
     """A second renderer must never silently overwrite another's file."""
-    a = _provider(monkeypatch, "fake_render_a", {"prometheus/prometheus.yml": "a"})
-    b = _provider(monkeypatch, "fake_render_b", {"prometheus/prometheus.yml": "b"})
+    a = _provider("fake_render_a", {"prometheus/prometheus.yml": "a"})
+    b = _provider("fake_render_b", {"prometheus/prometheus.yml": "b"})
     with pytest.raises(RenderError, match="produced by both fake_render_a and fake_render_b"):
         collect(load_settings("dev"), (a, b))
 
 
 @pytest.mark.parametrize("path", ["../escape.yml", "grafana/../../escape.yml", "/etc/escape.yml"])
-def test_paths_outside_the_output_dir_are_refused(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
-    bad = _provider(monkeypatch, "fake_render_bad", {path: "x"})
+def test_paths_outside_the_output_dir_are_refused(path: str) -> None:
+    bad = _provider("fake_render_bad", {path: "x"})
     with pytest.raises(RenderError, match="outside the output dir"):
         collect(load_settings("dev"), (bad,))
 

@@ -9,14 +9,15 @@ import promql_parser
 import pytest
 import yaml
 
-from alerts import names, recording
+from alerts import recording
 from alerts.groups import build_rule_groups
 from alerts.model import AlertRule, RecordingRule
 from alerts.operator import prometheus_rule
 from alerts.render import artifacts, rule_files
 from app_instrumentation import catalog
-from llmmon.promql_names import metric_names
-from llmmon.settings import PROJECT_DIR, load_settings
+from foundation import alert_names as names
+from foundation.promql_names import metric_names
+from foundation.settings import PROJECT_DIR, load_settings
 
 DASHBOARD_UIDS = {"llm-router-overview", "llm-model-performance", "llm-router-system", "llm-qos", "llm-slo"}
 #: Series that exist without the router: Prometheus' own ``up``, node-exporter, kube-state-metrics.

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts import names
 from alerts.render import artifacts, rule_files
 from alerts.ruletests import rule_tests
+from foundation import alert_names as names
+from foundation.settings import load_settings
 from llmmon.checkers import promtool_check_rules, promtool_test_rules, require
 from llmmon.render import write
-from llmmon.settings import load_settings
 
 ENVS = ("dev", "staging", "prod")
 

@@ -5,8 +5,8 @@ import json
 import pytest
 import yaml
 
+from foundation.settings import available_envs
 from llmmon.render import render_env
-from llmmon.settings import available_envs
 from stack.mocks import SECRET_SIG, fake_secrets, run_program
 from stack.model import REDACTED
 

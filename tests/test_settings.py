@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from llmmon.settings import (
+from foundation.settings import (
     PROJECT_DIR,
     Settings,
     SettingsError,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from foundation.settings import load_settings
 from llmmon.checkers import amtool_check_config, promtool_check_config
-from llmmon.settings import load_settings
 from stack.build import build_services, endpoints, upstream_artifacts
 from stack.credentials import alertmanager_secret_files, required_secret_keys
 from stack.model import REDACTED

@@ -4,7 +4,7 @@ from functools import cache
 
 import pytest
 
-from llmmon.settings import SettingsError, load_settings
+from foundation.settings import SettingsError, load_settings
 from stack.mocks import SECRET_SIG, fake_secrets, run_program, stack_config
 
 ENVS = ("dev", "staging", "prod")

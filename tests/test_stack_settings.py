@@ -2,8 +2,8 @@
 
 import pytest
 
-from llmmon.settings import Settings, SettingsError, load_settings
-from llmmon.settings.cluster import DEFAULT_IMAGES, SUPPORTED_KUBERNETES
+from foundation.settings import Settings, SettingsError, load_settings
+from foundation.settings.cluster import DEFAULT_IMAGES, SUPPORTED_KUBERNETES
 from stack.mocks import stack_config
 
 

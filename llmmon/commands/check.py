@@ -18,7 +18,8 @@ from pathlib import Path
 import yaml
 
 from alerts.prometheus_config import without_kubernetes_discovery
-from llmmon import promql_names
+from foundation.settings import Settings, available_envs, load_settings
+from llmmon import name_checks
 from llmmon.checkers import (
     CheckResult,
     amtool_check_config,
@@ -28,7 +29,6 @@ from llmmon.checkers import (
     promtool_test_rules,
 )
 from llmmon.render import collect, write
-from llmmon.settings import Settings, available_envs, load_settings
 
 #: Used when ``cluster.kubernetesVersion`` is not set for the environment.
 DEFAULT_KUBERNETES_VERSION = "1.30.0"
@@ -82,8 +82,8 @@ def checks(settings: Settings, out: Path) -> list[tuple[str, Check]]:
         ("amtool check-config", lambda: amtool_check_config(_exists(out / "alertmanager" / "alertmanager.yml"))),
         (f"kubernetes-validate {version}", lambda: _need(manifests, "manifests under kubernetes/")
          or kubernetes_validate(manifests, version)),
-        ("PromQL metric names (rules)", lambda: promql_names.check_rules(rules)),
-        ("PromQL metric names (dashboards)", lambda: promql_names.check_dashboards(settings, rules)),
+        ("PromQL metric names (rules)", lambda: name_checks.check_rules(rules)),
+        ("PromQL metric names (dashboards)", lambda: name_checks.check_dashboards(settings, rules)),
     ]
 
 

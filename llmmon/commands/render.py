@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from foundation.settings import available_envs
 from llmmon.render import render_env
-from llmmon.settings import available_envs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -15,12 +15,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from foundation.settings import available_envs, load_settings
 from llmmon.checkers import MissingTool
 from llmmon.localstack.configs import PROFILES, LocalConfigs
 from llmmon.localstack.httpjson import NotReady
 from llmmon.localstack.processes import signals_interrupt
 from llmmon.localstack.stack import LocalStack, StackOptions
-from llmmon.settings import available_envs, load_settings
 
 DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "llmmon-up"
 

@@ -14,8 +14,8 @@ from alerts import render as alerts_render
 from alerts.alertmanager import local_alertmanager_config
 from alerts.prometheus_config import prometheus_config
 from alerts.yamlfmt import dump
+from foundation.settings import Settings
 from llmmon.localstack.stack import Endpoints
-from llmmon.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from llmmon.settings.cluster import quantity_value
+from foundation.settings.cluster import quantity_value
 from logpipeline import logstash as pipeline
 from stack import network as net
 from stack import objects as k

@@ -6,7 +6,6 @@ subqueries and ``{__name__="..."}`` selectors are all found; a syntax error is a
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,6 @@ import promql_parser
 import yaml
 
 from app_instrumentation.catalog import SAMPLE_NAMES
-from llmmon.checkers import CheckResult
-from llmmon.settings import Settings
 
 #: Series that exist without our router: Prometheus itself, exporters, Alertmanager.
 EXTERNAL_NAMES = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds", "scrape_samples_scraped"})
@@ -69,25 +66,3 @@ def unknown_names(exprs: Iterable[tuple[str, str]], recorded: set[str]) -> list[
         if missing:
             problems.append(f"{where}: unknown metric(s) {', '.join(missing)} in {expr}")
     return problems
-
-
-def _result(name: str, exprs: list[tuple[str, str]], recorded: set[str]) -> CheckResult:
-    problems = unknown_names(exprs, recorded)
-    if not exprs:
-        return CheckResult(name, False, "no expressions found")
-    return CheckResult(name, not problems, "\n".join(problems) or f"{len(exprs)} expressions, every metric known")
-
-
-def check_rules(rule_files: list[Path]) -> CheckResult:
-    rules = rules_in(rule_files)
-    recorded = {r["record"] for r in rules if "record" in r}
-    exprs = [(r.get("alert") or r.get("record") or "?", str(r["expr"])) for r in rules]
-    return _result("PromQL metric names (rules)", exprs, recorded)
-
-
-def check_dashboards(settings: Settings, rule_files: list[Path]) -> CheckResult:
-    """Dashboard queries with template variables substituted (``dashboards.queries``)."""
-    all_queries = importlib.import_module("dashboards.queries").all_queries
-    recorded = {r["record"] for r in rules_in(rule_files) if "record" in r}
-    exprs = [(f"{q.dashboard_uid} / {q.panel_title}", q.expr) for q in all_queries(settings)]
-    return _result("PromQL metric names (dashboards)", exprs, recorded)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from llmmon.settings.errors import SettingsError
+from foundation.settings.errors import SettingsError
 
 T = TypeVar("T")
 _MISSING = object()

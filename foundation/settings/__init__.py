@@ -15,12 +15,12 @@ from typing import Any
 
 import yaml
 
-from llmmon.settings.alerting import AlertingSettings
-from llmmon.settings.cluster import ClusterSettings
-from llmmon.settings.errors import SettingsError
-from llmmon.settings.logs import LoggingSettings
-from llmmon.settings.reader import Reader
-from llmmon.settings.router import RouterSettings
+from foundation.settings.alerting import AlertingSettings
+from foundation.settings.cluster import ClusterSettings
+from foundation.settings.errors import SettingsError
+from foundation.settings.logs import LoggingSettings
+from foundation.settings.reader import Reader
+from foundation.settings.router import RouterSettings
 
 PROJECT = "llm-router-monitoring"
 PROJECT_DIR = Path(__file__).resolve().parents[2]

@@ -29,9 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from alerts.names import THRESHOLD_ALERTS
 from app_instrumentation.catalog import TIME_TO_FIRST_TOKEN
-from llmmon.settings.reader import Reader
+from foundation.alert_names import THRESHOLD_ALERTS
+from foundation.settings.reader import Reader
 
 #: Receivers of the routing tree (the seed's three and the dead man's switch).
 RECEIVERS: tuple[str, ...] = ("critical-alerts", "default", "warning-alerts", "watchdog")
@@ -148,7 +148,7 @@ DEFAULT_SLOS: Mapping[str, SloSettings] = MappingProxyType({
 class AlertingSettings:
     grafana_url: str = "http://localhost:3000"
     runbook_url: str = "https://runbooks.example.com/llm-router"
-    #: Alert name -> threshold/for override (names validated against ``alerts.names``).
+    #: Alert name -> threshold/for override (names validated against ``foundation.alert_names``).
     overrides: Mapping[str, Override] = field(default_factory=dict)
     slos: Mapping[str, SloSettings] = field(default_factory=lambda: DEFAULT_SLOS)
     routing: RoutingSettings = RoutingSettings()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmmon.settings.reader import Reader
+from foundation.settings.reader import Reader
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from llmmon.settings.reader import Reader
+from foundation.settings.reader import Reader
 
 #: Kubernetes versions whose schemas the installed kubernetes-validate bundles and we accept.
 SUPPORTED_KUBERNETES = ("1.28.0", "1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0")

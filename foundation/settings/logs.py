@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from llmmon.settings.reader import Reader
+from foundation.settings.reader import Reader
 
 #: Elasticsearch ILM time units we accept (a subset of Prometheus durations' syntax).
 ILM_AGE_RE = re.compile(r"^(\d+)(d|h|m|s)$")

@@ -1,6 +1,6 @@
 """Every alert name, importable without importing the rule builders.
 
-``llmmon.settings.alerting`` validates per-env overrides against ``THRESHOLD_ALERTS`` while
+``foundation.settings.alerting`` validates per-env overrides against ``THRESHOLD_ALERTS`` while
 the settings package is still loading, so this module imports nothing.
 """
 
