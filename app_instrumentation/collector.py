@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 
 from app_instrumentation import catalog
 from app_instrumentation.catalog import MetricSpec
-from app_instrumentation.error_tracking import INFERENCE_ERROR, classify
+from app_instrumentation.errors import INFERENCE_ERROR, classify
 from app_instrumentation.events import InferenceContext, InferenceResult, ModelEvent
 from app_instrumentation.families import build_metric
 from app_instrumentation.guard import OPERATIONS, guarded
@@ -56,7 +56,7 @@ class _InferenceSeries:
 
 
 #: Exemplar labels for a latency observation (trace id of the inference or request span),
-#: given the inference context or the ASGI scope; ``tracing.current_trace_exemplar`` is one.
+#: given the inference context or the ASGI scope; ``trace_context.current_trace_exemplar`` is one.
 ExemplarSource = Callable[[InferenceContext | None, Mapping[str, Any] | None], dict[str, str] | None]
 
 

@@ -11,7 +11,6 @@ request path, and only when a DSN is configured.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -21,78 +20,30 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from app_instrumentation.catalog import ERROR_TYPES
+from app_instrumentation.errors import INFERENCE_ERROR, call_frames, classify, fingerprint
 from app_instrumentation.logs_fields import Stream
 from app_instrumentation.logs_writer import AsyncWriter, Event
 from app_instrumentation.redaction import redact
 
-if TYPE_CHECKING:
-    from app_instrumentation.logs import StructuredLogger
-
 #: errors_total{type, component, severity} increment; the MetricsCollector provides one.
 CountError = Callable[[str, str, str], None]
 SEVERITIES = ("critical", "error", "warning")
-#: Type of an unidentified failure inside an inference (the MetricsCollector's default too).
-INFERENCE_ERROR = "inference_error"
-
-# Exception class name fragments -> catalog error type (checked in order).
-_NAME_HINTS: tuple[tuple[str, str], ...] = (
-    ("ratelimit", "rate_limited"),
-    ("timeout", "backend_timeout"),
-    ("validation", "validation_error"),
-    ("cache", "cache_error"),
-    ("full", "queue_full"),
-    ("backend", "backend_error"),
-    ("inference", "inference_error"),
-)
 
 
-def classify(exc: BaseException, default: str = "internal_error") -> str:
-    """The catalog error type of an exception (an ``error_type`` attribute wins).
+class ErrorLogger(Protocol):
+    """What ``ErrorTracker`` needs of a logger (``StructuredLogger`` is one)."""
 
-    ``default`` is the type of an exception nothing else identifies: ``inference_error``
-    for failures inside an inference, ``internal_error`` elsewhere.
-    """
-    declared = getattr(exc, "error_type", None)
-    if declared in ERROR_TYPES:
-        return declared
-    for cls in type(exc).__mro__:
-        name = cls.__name__.lower()
-        for hint, error_type in _NAME_HINTS:
-            if hint in name:
-                return error_type
-    if isinstance(exc, ConnectionError):
-        return "backend_error"
-    if isinstance(exc, ValueError):
-        return "validation_error"
-    return default
-
-
-def _frames(tb: TracebackType | None) -> list[tuple[str, str]]:
-    out = []
-    while tb is not None:
-        frame = tb.tb_frame
-        module = frame.f_globals.get("__name__") or os.path.basename(frame.f_code.co_filename)
-        out.append((str(module), frame.f_code.co_qualname))
-        tb = tb.tb_next
-    return out
-
-
-def fingerprint(exc: BaseException) -> str:
-    """Same exception class raised through the same functions -> same key."""
-    cls = type(exc)
-    parts = [f"{cls.__module__}.{cls.__qualname__}"]
-    parts += [f"{m}:{f}" for m, f in _frames(exc.__traceback__)]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
-
-
-def stack_trace(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(exc)).rstrip()
-
+    def error(
+        self,
+        message: str,
+        exc: BaseException | None = None,
+        fields: Mapping[str, Any] | None = None,
+        error_code: str | None = None,
+    ) -> object: ...
 
 # --- Sentry-compatible reporting ----------------------------------------------------------
 
@@ -135,7 +86,7 @@ def sentry_event(
 ) -> Event:
     frames = [
         {"filename": os.path.basename(f.filename), "function": f.name, "module": m, "lineno": f.lineno, "in_app": True}
-        for f, (m, _) in zip(traceback.extract_tb(exc.__traceback__), _frames(exc.__traceback__), strict=True)
+        for f, (m, _) in zip(traceback.extract_tb(exc.__traceback__), call_frames(exc.__traceback__), strict=True)
     ]
     cls = type(exc)
     return redact(
@@ -222,7 +173,7 @@ class ErrorTracker:
 
     def __init__(
         self,
-        logger: StructuredLogger | None = None,
+        logger: ErrorLogger | None = None,
         count: CountError | None = None,
         reporter: SentryReporter | None = None,
     ) -> None:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app_instrumentation import logs_fields as F
-from app_instrumentation.error_tracking import INFERENCE_ERROR, classify, fingerprint, stack_trace
+from app_instrumentation.errors import INFERENCE_ERROR, classify, fingerprint, stack_trace
 from app_instrumentation.events import (
     COMPLETION_ATTRIBUTE,
     PROMPT_ATTRIBUTE,
@@ -35,7 +35,7 @@ from app_instrumentation.events import (
 from app_instrumentation.logs_fields import Action, Stream, put
 from app_instrumentation.logs_writer import AsyncWriter, DropCallback, Event, FileSink, Sink, StreamSink
 from app_instrumentation.redaction import Redactor
-from app_instrumentation.tracing import SPAN_ATTRIBUTE, current_ids, span_ids
+from app_instrumentation.trace_context import SPAN_ATTRIBUTE, current_ids, span_ids
 
 LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
 TRUE = frozenset({"1", "true", "yes", "on"})

@@ -19,13 +19,8 @@ from app_instrumentation.logs import LogConfig, StructuredLogger
 from app_instrumentation.logs_middleware import AccessLogMiddleware
 from app_instrumentation.logs_writer import Sink
 from app_instrumentation.routes import RouteTemplates
-from app_instrumentation.tracing import (
-    AVAILABLE,
-    TracingMiddleware,
-    TracingObserver,
-    current_trace_exemplar,
-    setup_tracing,
-)
+from app_instrumentation.trace_context import current_trace_exemplar
+from app_instrumentation.tracing import AVAILABLE, TracingMiddleware, TracingObserver, setup_tracing
 
 ASGIApp = Callable[..., Any]
 

@@ -7,7 +7,7 @@
   current, so log lines written while handling the request carry its ``trace.id``.
 * ``TracingObserver`` (InferenceObserver) opens the inference span with GenAI semantic-
   convention attributes; the logger puts that span's ids on the inference log lines.
-* ``current_ids``/``current_trace_exemplar`` work without the SDK (the logger and the metrics
+* ``trace_context`` holds ``current_ids``/``current_trace_exemplar``, which work without the SDK (the logger and the metrics
   collector call them); they return None when OpenTelemetry is not installed or no span is active.
 """
 
@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from app_instrumentation import logs_fields as F
 from app_instrumentation.catalog import UNKNOWN_ROUTE
-from app_instrumentation.error_tracking import INFERENCE_ERROR, classify
+from app_instrumentation.errors import INFERENCE_ERROR, classify
 from app_instrumentation.routes import RouteTemplates
+from app_instrumentation.trace_context import SPAN_ATTRIBUTE
 
 try:  # the tracing extra is optional: logs still work without it
     from opentelemetry import propagate, trace
@@ -39,47 +40,6 @@ if TYPE_CHECKING:
 
 ASGIApp = Callable[..., Any]
 INSTRUMENTATION_NAME = "app_instrumentation"
-#: Key under ``InferenceContext.attributes`` holding the inference span (left there after it
-#: ends, so observers called later, like the logger, can still read its ids).
-SPAN_ATTRIBUTE = "otel.span"
-
-
-def current_ids() -> tuple[str, str] | None:
-    """(trace id, span id) of the current span as lowercase hex, or None."""
-    return None if trace is None else span_ids(trace.get_current_span())
-
-
-def span_ids(span: Any) -> tuple[str, str] | None:
-    """(trace id, span id) of a span object, or None if it is not a valid span."""
-    if trace is None or span is None:
-        return None
-    ctx = span.get_span_context()
-    if not ctx.is_valid:
-        return None
-    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
-
-
-def current_trace_exemplar(
-    ctx: InferenceContext | None = None, scope: Mapping[str, Any] | None = None
-) -> dict[str, str] | None:
-    """Exemplar labels for ``Histogram.observe(v, exemplar=...)``; None outside a sampled span.
-
-    The span is the inference span of ``ctx`` (opened by ``TracingObserver``), else the
-    request span ``TracingMiddleware`` left in an ASGI ``scope`` (for middleware outside it,
-    observing after the span ended), else the current span. prometheus_client only exposes
-    exemplars in the OpenMetrics format; the labels stay under OpenMetrics' 128-character limit.
-    """
-    if trace is None:
-        return None
-    span = ctx.attributes.get(SPAN_ATTRIBUTE) if ctx is not None else None
-    if span is None and scope is not None:
-        span = (scope.get("state") or {}).get(SPAN_ATTRIBUTE)
-    span_context = (span or trace.get_current_span()).get_span_context()
-    if not span_context.is_valid or not span_context.trace_flags.sampled:
-        return None
-    return {"trace_id": format(span_context.trace_id, "032x"), "span_id": format(span_context.span_id, "016x")}
-
-
 def otlp_exporter_from_env(environ: Mapping[str, str] = os.environ) -> SpanExporter | None:
     """An OTLP/HTTP exporter when an OTLP endpoint is configured and not switched off."""
     exporters = {e.strip() for e in environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")}

@@ -11,10 +11,9 @@ from app_instrumentation.error_tracking import (
     Dsn,
     ErrorTracker,
     SentryReporter,
-    classify,
-    fingerprint,
     reporter_from_env,
 )
+from app_instrumentation.errors import classify, fingerprint
 from app_instrumentation.logs_fields import Stream
 from tests.test_logs_support import capture_logger, http_receiver, leaf
 

@@ -221,7 +221,7 @@ def test_metrics_doc_is_generated_from_the_current_catalog():
      (TimeoutError(), "backend_timeout")],
 )
 def test_failed_inference_error_type_matches_the_error_logs(c, exc, expected):
-    from app_instrumentation.error_tracking import classify
+    from app_instrumentation.errors import classify
 
     c.on_error(InferenceContext(MODEL, STRATEGY), exc)
     assert classify(exc, "inference_error") == expected

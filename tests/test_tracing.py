@@ -23,11 +23,10 @@ from app_instrumentation.logs_fields import Stream
 from app_instrumentation.logs_middleware import AccessLogMiddleware
 from app_instrumentation.logs_wiring import Observability
 from app_instrumentation.routes import RouteTemplates
+from app_instrumentation.trace_context import current_ids, current_trace_exemplar
 from app_instrumentation.tracing import (
     TracingMiddleware,
     TracingObserver,
-    current_ids,
-    current_trace_exemplar,
     otlp_exporter_from_env,
     setup_tracing,
 )
