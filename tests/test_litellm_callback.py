@@ -15,6 +15,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from prometheus_client import CollectorRegistry
 
+from app_instrumentation import catalog  # noqa: I001 - after litellm_support, which configures LiteLLM offline
+from app_instrumentation import logs_fields as F
+from app_instrumentation.integrations.litellm import LiteLLMCallback
+from app_instrumentation.logs import LogConfig
+from app_instrumentation.logs_fields import Action
+from app_instrumentation.logs_wiring import Observability
 from tests.litellm_support import (
     Recorder,
     answer,
@@ -24,13 +30,6 @@ from tests.litellm_support import (
     price,
     wait_events,
 )
-
-from app_instrumentation import catalog  # noqa: I001 - after litellm_support, which configures LiteLLM offline
-from app_instrumentation import logs_fields as F
-from app_instrumentation.integrations.litellm import LiteLLMCallback
-from app_instrumentation.logs import LogConfig
-from app_instrumentation.logs_fields import Action
-from app_instrumentation.logs_wiring import Observability
 from tests.test_logs_support import CaptureSink, leaf
 
 MSGS = [{"role": "user", "content": "What is the capital of France?"}]
@@ -368,21 +367,34 @@ def test_litellm_is_imported_only_by_the_integration_and_no_arg_callbacks_share_
 
 def test_deployment_failing_again_and_again_is_shown_cooling_down_until_it_answers():
     flaky = deployment("fast", "fast-a", "litellm.InternalServerError")
-    router, callback, _, registry = setup([flaky, SMART], num_retries=0)
+    allowed_fails, cooldown_time = 2, 60.0  # the Router's settings, given to the callback too
+    router, callback, _, registry = setup([flaky, SMART], num_retries=0, allowed_fails=allowed_fails,
+                                          cooldown_time=cooldown_time, callback_kwargs={
+                                              "allowed_fails": allowed_fails, "cooldown_time": cooldown_time})
 
     def state():
         return {s for s in catalog.BACKEND_STATES if value(registry, catalog.BACKEND_STATE, backend="fast-a", state=s)}
 
     seen = []
-    for i in range(3):  # LiteLLM's default allowed_fails: after that the Router stops sending it traffic
+    for i in range(allowed_fails + 1):  # more than allowed_fails: the Router stops sending it traffic
         with pytest.raises(litellm.InternalServerError):
             router.completion(model="fast", messages=MSGS)
         wait_events(callback, i + 1)
         seen.append((state(), value(registry, catalog.BACKEND_UP, backend="fast-a")))
     assert seen == [({"degraded"}, 1), ({"degraded"}, 1), ({"cooling_down"}, 0)]
-    router.completion(model="fast", messages=MSGS, mock_response="back again")
+    # The Router sends it nothing while it cools down, and tells no callback: with no new failure for
+    # a few cooldown periods it is shown degraded (routable) again.
+    now = callback.tracker.clock()
+    callback.tracker.clock = lambda: now + 3 * cooldown_time - 1
+    callback.tracker.settle(due_only=True)
+    assert state() == {"cooling_down"}
+    callback.tracker.clock = lambda: now + 3 * cooldown_time
+    callback.tracker.settle(due_only=True)
+    assert state() == {"degraded"} and value(registry, catalog.BACKEND_UP, backend="fast-a") == 1
+    # Once it answers again it is healthy (a new Router: this one still has it in cooldown).
+    litellm.Router(model_list=[deployment("fast", "fast-a", answer("back", 1, 1))]).completion(model="fast", messages=MSGS)
     wait_events(callback, 4)
-    assert state() == {"healthy"} and value(registry, catalog.BACKEND_UP, backend="fast-a") == 1
+    assert state() == {"healthy"}
 
 
 def test_router_refusing_a_group_in_cooldown_is_a_failed_inference_the_caller_reports():
@@ -408,3 +420,16 @@ def test_router_refusing_a_group_in_cooldown_is_a_failed_inference_the_caller_re
         assert value(registry, catalog.BACKEND_STATE, backend=backend, state="cooling_down") == 1
         assert value(registry, catalog.BACKEND_UP, backend=backend) == 0
     assert callback.settle() == 0
+
+
+def test_callbacks_sharing_a_collector_count_once_and_separate_collectors_each_count():
+    first = LiteLLMCallback(registry=CollectorRegistry(), settle_in_background=False)
+    same = LiteLLMCallback(first.collector, settle_in_background=False)
+    other = LiteLLMCallback(registry=CollectorRegistry(), settle_in_background=False)
+    litellm.callbacks = [first, same, other]
+    router = litellm.Router(model_list=[FAST])
+    router.completion(model="fast", messages=MSGS)
+    wait_events(first, 1)
+    wait_events(other, 1)
+    assert inferences(first.collector.registry, "fast", "success") == 1
+    assert inferences(other.collector.registry, "fast", "success") == 1

@@ -127,6 +127,13 @@ def test_retry_and_fallback_are_told_apart_by_the_model_group(tracked):
     assert tracker.in_flight() == 0 and tracker.settle() == 0
 
 
+def test_provider_rate_limit_headers_feed_rate_limit_remaining(tracked):
+    tracker, registry, _ = tracked
+    tracker.succeeded(attempt(remaining_requests=7, remaining_tokens=900, completion_tokens=1), "stop")
+    assert count(registry, catalog.RATE_LIMIT_REMAINING, backend="fast-a", limit_type="requests") == 7
+    assert count(registry, catalog.RATE_LIMIT_REMAINING, backend="fast-a", limit_type="tokens") == 900
+
+
 def test_failure_with_no_follow_up_settles_after_settle_seconds(tracked):
     tracker, registry, now = tracked
     tracker.started(attempt())

@@ -32,11 +32,17 @@ import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from app_instrumentation import catalog
 from app_instrumentation.collector import MetricsCollector
 from app_instrumentation.events import InferenceObserver, ObserverSet
 from app_instrumentation.guard import guarded
 from app_instrumentation.integrations import litellm_attempts as attempts
-from app_instrumentation.integrations.litellm_requests import DEFAULT_SETTLE_SECONDS, RequestTracker
+from app_instrumentation.integrations.litellm_requests import (
+    ALLOWED_FAILS,
+    COOLDOWN_TIME,
+    DEFAULT_SETTLE_SECONDS,
+    RequestTracker,
+)
 from app_instrumentation.labels import DEFAULT_MAX_SERIES, LabelPolicy
 from app_instrumentation.logs_fields import Stream
 from app_instrumentation.logs_wiring import Observability
@@ -88,26 +94,55 @@ class LiteLLMCallback(CustomLogger):
         observers: Iterable[InferenceObserver] = (),
         observability: Observability | None = None,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+        allowed_fails: int = ALLOWED_FAILS,
+        cooldown_time: float = COOLDOWN_TIME,
         settle_in_background: bool = True,
     ) -> None:
         """``collector``: record there (its own allow-lists apply); else on ``registry`` (default:
         prometheus_client's) with ``models``/``backends`` allow-lists (None: any routed name) and
-        ``max_series`` series per metric. ``observability``: logs, spans and error reports too."""
+        ``max_series`` series per metric. ``observability``: logs, spans and error reports too.
+        ``allowed_fails``/``cooldown_time``: the Router's settings of those names, to show its cooldowns."""
         super().__init__()
         if collector is not None and (models is not None or backends is not None or registry is not None):
             raise ValueError("pass either collector= or models=/backends=/registry=, not both")
         self.collector = collector or _collector(models, backends, strategy, max_series, registry)
+        #: LiteLLM keeps one logger per class and public scalar attributes: callbacks recording into
+        #: the same collector are one (never counted twice), callbacks with their own collectors are not.
+        self.collector_key = f"{id(self.collector):x}"
         extra = list(observers) + list(observability.observers if observability is not None else ())
         if observability is not None:
             observability.bind(self.collector)
         self.observers = ObserverSet([self.collector, *extra])
-        self.tracker = RequestTracker(self.collector, self.observers, strategy=strategy,
-                                      settle_seconds=settle_seconds, background=settle_in_background)
+        self.tracker = RequestTracker(self.collector, self.observers, strategy=strategy, settle_seconds=settle_seconds,
+                                      allowed_fails=allowed_fails, cooldown_time=cooldown_time,
+                                      background=settle_in_background)
         #: Prompt and completion text only matter to observers other than the metrics collector.
         self._texts = bool(extra)
 
     def instrumentation_failed(self, operation: str, exc: BaseException) -> None:
         self.collector.instrumentation_failed(operation, exc)
+
+    @guarded("litellm_preinitialize")
+    def preinitialize(
+        self, model_list: Iterable[Mapping[str, Any]], fallbacks: Iterable[Mapping[str, Iterable[str]]] = (),
+    ) -> None:
+        """Zero series for every retry, fallback and rate limit the Router's ``model_list`` and
+        ``fallbacks`` can produce, so alerts and dashboards see them before the first one happens."""
+        groups: dict[str, list[str]] = {}
+        for deployment in model_list:
+            params, info = deployment.get("litellm_params") or {}, deployment.get("model_info") or {}
+            backend = attempts.backend_name(info.get("id"), params.get("model"), params.get("custom_llm_provider"))
+            groups.setdefault(deployment.get("model_name", ""), []).append(backend)
+        c = self.collector
+        for backend in sorted({b for backends in groups.values() for b in backends}):
+            c.preinitialize(catalog.RATE_LIMITED, backend)
+            for reason in catalog.RETRIES.enums["reason"]:
+                c.preinitialize(catalog.RETRIES, backend, reason)
+        pairs = {(a, b) for entry in fallbacks for group, targets in entry.items() for target in targets
+                 for a in groups.get(group, ()) for b in groups.get(target, ())}
+        for from_backend, to_backend in sorted(pairs):
+            for reason in catalog.FALLBACKS.enums["reason"]:
+                c.preinitialize(catalog.FALLBACKS, from_backend, to_backend, reason)
 
     # --- LiteLLM's hooks: per attempt -------------------------------------------------------
     @guarded("litellm_pre_api_call")

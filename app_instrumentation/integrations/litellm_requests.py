@@ -53,9 +53,12 @@ from app_instrumentation.integrations.litellm_attempts import (
 
 DEFAULT_SETTLE_SECONDS = 10.0
 LATE_ATTEMPT_SECONDS = 2.0
-#: Consecutive failed attempts after which a deployment is shown cooling down (LiteLLM's default
-#: ``allowed_fails``): the Router stops sending it traffic, so no later event would tell.
-COOLING_DOWN_AFTER = 3
+#: LiteLLM Router defaults: a deployment failing more than ``allowed_fails`` times is cooled down
+#: (not sent traffic) for ``cooldown_time`` seconds. LiteLLM tells no callback about a cooldown.
+ALLOWED_FAILS, COOLDOWN_TIME = 3, 5.0
+#: A deployment shown cooling down with no failure for this many cooldown periods is shown degraded
+#: again: LiteLLM routes to it anew (a failing one fails again within about one period).
+COOLDOWN_PERIODS_SHOWN = 3
 MAX_IN_FLIGHT = 10_000
 STALE_SECONDS = 900.0
 #: Call ids and closed trace ids remembered (an attempt reported twice is counted once).
@@ -115,6 +118,8 @@ class RequestTracker:
         clock: Callable[[], float] = time.monotonic,
         max_in_flight: int = MAX_IN_FLIGHT,
         stale_seconds: float = STALE_SECONDS,
+        allowed_fails: int = ALLOWED_FAILS,
+        cooldown_time: float = COOLDOWN_TIME,
         background: bool = True,
     ) -> None:
         self.collector = collector
@@ -124,6 +129,8 @@ class RequestTracker:
         self.clock = clock
         self.max_in_flight = max_in_flight
         self.stale_seconds = stale_seconds
+        self.allowed_fails = allowed_fails
+        self.cooldown_time = cooldown_time
         self._lock = threading.RLock()
         #: Requests by trace id, least recently active first.
         self._requests: OrderedDict[str, _Request] = OrderedDict()
@@ -135,6 +142,8 @@ class RequestTracker:
         self._closed: OrderedDict[str, datetime] = OrderedDict()
         self._states: dict[str, str] = {}
         self._failures: dict[str, int] = {}
+        #: Backend shown cooling down -> when it is shown degraded again unless it fails meanwhile.
+        self._cooling: dict[str, float] = {}
         #: Deployment id -> backend label, to name the deployments a cooldown error lists.
         self._backends: dict[str, str] = {}
         #: With an open label policy, only names the Router itself routed to become ``model`` values.
@@ -169,6 +178,7 @@ class RequestTracker:
             self.events += 1
             if a.routed:
                 self._failures.pop(a.backend, None)
+                self._cooling.pop(a.backend, None)
                 self._publish(a.backend, "healthy")
                 self._publish_remaining(a)
             if self._late(a):
@@ -200,24 +210,27 @@ class RequestTracker:
     @guarded("litellm_failure")
     def failed(self, a: Attempt) -> None:
         with self._lock:
-            if self._repeated(a):
-                return
-            self.events += 1
-            now = self.clock()
-            request = self._requests.get(a.trace_id)
-            if request is None and not self._late(a):
-                request = self._open(a, None, now)
-            elif request is not None:
-                self._continue(request, a, now)
-            self._backend_failed(a, request.ctx.model if request is not None else self._model(a.requested_group))
-            if request is None:
-                return
-            request.failed = a
-            if request.outcome is not None:  # the request already failed as a whole: this was its last attempt
-                self._close(a.trace_id, request, None)
-                return
+            self._failed(a)
+        self._wake()  # outside the lock: the settler takes it to settle
+
+    def _failed(self, a: Attempt) -> None:
+        if self._repeated(a):
+            return
+        self.events += 1
+        now = self.clock()
+        request = self._requests.get(a.trace_id)
+        if request is None and not self._late(a):
+            request = self._open(a, None, now)
+        elif request is not None:
+            self._continue(request, a, now)
+        self._backend_failed(a, request.ctx.model if request is not None else self._model(a.requested_group))
+        if request is None:
+            return
+        request.failed = a
+        if request.outcome is not None:  # the request already failed as a whole: this was its last attempt
+            self._close(a.trace_id, request, None)
+        else:
             self._wait(a.trace_id, request, now + self.settle_seconds)
-        self._wake()
 
     @guarded("litellm_request_failure")
     def request_failed(self, trace_id: str | None, exc: BaseException, requested_model: str | None) -> None:
@@ -230,21 +243,21 @@ class RequestTracker:
             for deployment_id in cooldown_ids(exc):
                 backend = self._backends.get(deployment_id) or backend_name(deployment_id, None, None)
                 if backend:
-                    self._publish(backend, "cooling_down")
+                    self._cool(backend)
             request = self._requests.get(trace_id) if trace_id else None
             if request is not None and request.failed is not None:
                 self._close(trace_id or "", request, exc)
-                return
-            if request is None:
-                ctx = self._context(self._model(requested_model), "", None, None)
-                request = _Request(ctx, None, announced=False)
-                if trace_id is None:  # no attempt can be matched to it: decide now
-                    request.outcome = exc
-                    self._settle_request(request)
-                    return
-                self._requests[trace_id] = request
-            request.outcome = exc
-            self._wait(trace_id or "", request, self.clock() + LATE_ATTEMPT_SECONDS)
+            elif request is None and trace_id is None:  # no attempt can be matched to it: decide now
+                request = _Request(self._context(self._model(requested_model), "", None, None), None, announced=False)
+                request.outcome = exc
+                self._settle_request(request)
+            else:
+                if request is None:
+                    request = _Request(self._context(self._model(requested_model), "", None, None), None,
+                                       announced=False)
+                    self._requests[trace_id or ""] = request
+                request.outcome = exc
+                self._wait(trace_id or "", request, self.clock() + LATE_ATTEMPT_SECONDS)
         self._wake()
 
     # --- settling -------------------------------------------------------------------------
@@ -257,6 +270,7 @@ class RequestTracker:
             if trace_id is not None:
                 keys = [trace_id]
             elif due_only:
+                self._expire_cooling(now)
                 keys = []
                 while self._deadlines and self._deadlines[0][0] <= now:
                     keys.append(heapq.heappop(self._deadlines)[1])
@@ -273,14 +287,16 @@ class RequestTracker:
             return settled
 
     def next_deadline(self) -> float | None:
+        """When ``settle(due_only=True)`` next has something to do (a request or a cooling backend)."""
         with self._lock:
+            cooling = min(self._cooling.values(), default=None)
             while self._deadlines:
                 deadline, key = self._deadlines[0]
                 request = self._requests.get(key)
                 if request is not None and self._waiting(request) and request.deadline == deadline:
-                    return deadline
+                    return deadline if cooling is None else min(deadline, cooling)
                 heapq.heappop(self._deadlines)  # that request moved on
-            return None
+            return cooling
 
     def in_flight(self) -> int:
         return len(self._requests)
@@ -296,7 +312,7 @@ class RequestTracker:
 
     def _wake(self) -> None:
         if self._settler is not None:
-            self._settler.wake()  # outside the lock: the settler takes it to settle
+            self._settler.wake()
 
     def _model(self, group: str | None) -> str:
         if not group:
@@ -364,8 +380,20 @@ class RequestTracker:
         if error == "rate_limited":
             self.collector.rate_limited(a.backend)
         failures = self._failures[a.backend] = self._failures.get(a.backend, 0) + 1
-        cooling = a.cooled_down or failures >= COOLING_DOWN_AFTER or self._states.get(a.backend) == "cooling_down"
-        self._publish(a.backend, "cooling_down" if cooling else "degraded")
+        if a.cooled_down or failures > self.allowed_fails or a.backend in self._cooling:
+            self._cool(a.backend)
+        else:
+            self._publish(a.backend, "degraded")
+
+    def _cool(self, backend: str) -> None:
+        self._cooling[backend] = self.clock() + COOLDOWN_PERIODS_SHOWN * self.cooldown_time
+        self._publish(backend, "cooling_down")
+
+    def _expire_cooling(self, now: float) -> None:
+        for backend, until in list(self._cooling.items()):
+            if until <= now:
+                del self._cooling[backend]
+                self._publish(backend, "degraded")
 
     def _close(self, key: str, request: _Request, exc: BaseException | None) -> None:
         """The request failed as a whole: fail its inference now and ignore its late attempts."""
