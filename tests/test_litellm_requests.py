@@ -141,9 +141,9 @@ def test_failure_with_no_follow_up_settles_after_settle_seconds(tracked):
     assert tracker.next_deadline() == 10.0
     now[0] = 9.99
     assert tracker.settle(due_only=True) == 0
-    tracker.started(attempt(call="c2"))  # a retry after a long backoff: nothing to settle
+    tracker.started(attempt(call="c2", retries=1))  # a retry after a long backoff: nothing to settle
     assert tracker.next_deadline() is None
-    tracker.failed(attempt(call="c2", exc=ProviderError(500)))
+    tracker.failed(attempt(call="c2", retries=1, exc=ProviderError(500)))
     now[0] = 19.99
     assert tracker.settle(due_only=True) == 0
     now[0] = 20.0
@@ -214,3 +214,82 @@ def test_a_later_request_reusing_the_trace_id_is_a_new_inference(tracked):
     tracker.succeeded(attempt(call="c2", start=later, end=later + 1, completion_tokens=3), "stop")
     assert errors(registry) == 1
     assert count(registry, catalog.INFERENCE, model="fast", strategy="litellm", status="success", cached="false") == 1
+
+
+# --- the Proxy's event shapes (seen on a LiteLLM Proxy run with this callback; see README) -----------
+class ProxyException(Exception):
+    """The Proxy's own error: its status is a string ``code``, there is no ``llm_provider``."""
+
+    def __init__(self, code):
+        super().__init__(f"proxy error {code}")
+        self.code = code
+
+
+def test_proxy_keeps_one_call_id_for_a_fallback_hop_which_is_still_a_fallback(tracked):
+    tracker, registry, _ = tracked
+    first = dict(call="shared", group="smart", deployment="gpt-4o")
+    hop = dict(call="shared", group="fast", requested="smart", deployment="gpt-4o-mini", start=0.5, end=0.9)
+    tracker.started(attempt(**first))
+    tracker.failed(attempt(**first, exc=ProviderError(500)))
+    tracker.started(attempt(**hop))
+    tracker.succeeded(attempt(**hop, completion_tokens=20, prompt_tokens=10), "stop")
+    assert count(registry, catalog.FALLBACKS, from_backend="gpt-4o", to_backend="gpt-4o-mini", reason="error") == 1
+    assert count(registry, catalog.INFERENCE, model="smart", strategy="litellm", status="success", cached="false") == 1
+    assert tracker.settle() == 0
+
+
+@pytest.mark.parametrize("hook_first", [False, True], ids=["attempt-then-hook", "hook-then-attempt"])
+def test_proxy_failure_hook_names_the_request_by_call_id_only(tracked, hook_first):
+    tracker, registry, _ = tracked
+    exc = ProviderError(429)
+    tracker.started(attempt(call="call-7", group="broken", deployment="broken-a"))
+    steps = [lambda: tracker.failed(attempt(call="call-7", group="broken", deployment="broken-a", exc=exc)),
+             lambda: tracker.request_failed(None, exc, "broken", "call-7")]
+    for step in reversed(steps) if hook_first else steps:
+        step()
+    assert errors(registry, "broken") == 1
+    assert tracker.settle() == 0 and errors(registry, "broken") == 1
+
+
+def test_proxy_refusal_before_routing_is_an_api_error_not_an_inference(tracked):
+    tracker, registry, _ = tracked
+    refused = attempt(call="call-9", deployment=None, refused=True)
+    tracker.started(refused)
+    tracker.failed(attempt(call="call-9", deployment=None, refused=True, exc=ProxyException("400")))
+    tracker.request_failed(None, ProxyException("400"), "fast", "call-9")
+    tracker.settle()
+    assert count(registry, catalog.ERRORS, type="validation_error", component="api", severity="warning") == 1
+    assert errors(registry) == 0 and errors(registry, "other") == 0
+    assert count(registry, catalog.ERRORS, type="validation_error", component="backend", severity="warning") == 0
+    assert tracker.in_flight() == 0
+
+
+def test_read_attempt_of_a_proxy_refusal_names_no_deployment():
+    kwargs = {"litellm_call_id": "call-9", "exception": ProxyException("400"),
+              "litellm_params": {"proxy_rejected_before_routing": True,
+                                 "metadata": {"model_group": "fast", "model_info": {"id": "fast-a"}}}}
+    a = read_attempt(kwargs)
+    assert a.refused and not a.routed and a.model_group is None and a.status == 400
+
+
+def test_failures_the_proxy_does_not_report_are_counted_from_previous_models(tracked):
+    tracker, registry, _ = tracked
+    from app_instrumentation.integrations.litellm_attempts import Failed
+
+    listed = [Failed("fast", "fast-a", n, "rate_limited") for n in range(3)]
+    shared = dict(call="one-call-id", group="fast", deployment="fast-a")
+    tracker.started(attempt(**shared))
+    tracker.failed(attempt(**shared, exc=ProviderError(429)))  # the only failure event the Proxy sends
+    tracker.started(attempt(**shared, retries=1, start=1, previous=tuple(listed[:1])))
+    tracker.started(attempt(**shared, retries=2, start=2, previous=tuple(listed[:2])))
+    hop = dict(call="one-call-id", group="smart", requested="fast", deployment="smart-a", start=3, end=4)
+    tracker.started(attempt(**hop, previous=tuple(listed)))
+    tracker.failed(attempt(**shared, retries=2, exc=ProviderError(429)))  # had it been reported late: no double count
+    tracker.succeeded(attempt(**hop, completion_tokens=5, previous=tuple(listed)), "stop")
+    assert count(registry, catalog.ERRORS, type="rate_limited", component="backend", severity="warning") == 3
+    assert count(registry, catalog.RATE_LIMITED, backend="fast-a") == 3
+    assert count(registry, catalog.BACKEND_REQUEST_DURATION.count, model="fast", backend="fast-a", status="error") == 3
+    assert count(registry, catalog.RETRIES, backend="fast-a", reason="rate_limited") == 2
+    assert count(registry, catalog.FALLBACKS, from_backend="fast-a", to_backend="smart-a", reason="rate_limited") == 1
+    assert count(registry, catalog.INFERENCE, model="fast", strategy="litellm", status="success", cached="false") == 1
+    assert tracker.settle() == 0

@@ -171,17 +171,20 @@ class LiteLLMCallback(CustomLogger):
         self, request_data: Any, original_exception: Any, user_api_key_dict: Any, traceback_str: Any = None,
     ) -> None:
         data: Mapping[str, Any] = request_data if isinstance(request_data, Mapping) else {}
-        model, trace_id = data.get("model"), data.get("litellm_trace_id")
+        model, trace_id, call_id = (data.get(k) for k in ("model", "litellm_trace_id", "litellm_call_id"))
         exc = original_exception if isinstance(original_exception, BaseException) else RuntimeError(str(original_exception))
-        self.request_failed(exc, model if isinstance(model, str) else None, trace_id if isinstance(trace_id, str) else None)
+        self.request_failed(exc, *(v if isinstance(v, str) else None for v in (model, trace_id, call_id)))
 
     @guarded("litellm_request_failed")
-    def request_failed(self, exc: BaseException, model: str | None = None, trace_id: str | None = None) -> None:
+    def request_failed(
+        self, exc: BaseException, model: str | None = None, trace_id: str | None = None, call_id: str | None = None,
+    ) -> None:
         """A Router call raised ``exc``: fail its inference now instead of after ``settle_seconds``.
 
-        ``trace_id`` is the ``litellm_trace_id`` passed to the call. Also counts what LiteLLM reports
-        no callback for: a Router refusing the call because every deployment is cooling down."""
-        self.tracker.request_failed(trace_id, exc, model)
+        ``trace_id``/``call_id``: the ``litellm_trace_id``/``litellm_call_id`` passed to the call. Also
+        counts what LiteLLM reports no callback for: a Router refusing a call because every deployment
+        of the group is cooling down."""
+        self.tracker.request_failed(trace_id, exc, model, call_id)
 
     def settle(self, trace_id: str | None = None) -> int:
         """Fail now the request ``trace_id``, or every request whose last attempt failed and that no

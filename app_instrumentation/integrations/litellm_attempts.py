@@ -13,7 +13,7 @@ Everything is read defensively: a missing or odd-typed field gives a default, ne
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,10 @@ _GENERATED_ID = re.compile(r"[0-9a-f]{64}")
 #: misconfigured (bad key, unknown model): a backend error, not the client's.
 _STATUS_TYPES = {400: "validation_error", 413: "validation_error", 422: "validation_error",
                  408: "backend_timeout", 504: "backend_timeout", 429: "rate_limited"}
+#: LiteLLM exception class -> catalog error type, for a failure known only by its class name.
+_CLASS_TYPES = {"RateLimitError": "rate_limited", "Timeout": "backend_timeout", "BadRequestError": "validation_error",
+                "ContextWindowExceededError": "validation_error", "ContentPolicyViolationError": "validation_error",
+                "UnprocessableEntityError": "validation_error"}
 #: Catalog error type -> ``retries_total``/``fallbacks_total`` reason.
 _REASONS = {"rate_limited": "rate_limited", "backend_timeout": "timeout"}
 
@@ -51,13 +55,19 @@ def _time(value: object) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
+def _status(value: object) -> int | None:
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def status_code(exc: BaseException | None, logged: Mapping[str, Any] | None = None) -> int | None:
-    """The HTTP status LiteLLM attached to a failure (``status_code``, or the logged ``error_code``)."""
-    code = getattr(exc, "status_code", None)
-    if not isinstance(code, int) and logged is not None:
-        logged_code = _mapping(logged.get("error_information")).get("error_code")
-        code = int(logged_code) if isinstance(logged_code, str) and logged_code.isdigit() else None
-    return code if isinstance(code, int) and not isinstance(code, bool) else None
+    """The HTTP status of a failure: ``status_code`` (LiteLLM's exceptions), ``code`` (the Proxy's
+    ``ProxyException``, a string), or the logged ``error_code``."""
+    code = _status(getattr(exc, "status_code", None)) or _status(getattr(exc, "code", None))
+    if code is None and logged is not None:
+        code = _status(_mapping(logged.get("error_information")).get("error_code"))
+    return code
 
 
 def error_type(exc: BaseException, status: int | None) -> str:
@@ -111,6 +121,29 @@ def completion_text(response: object) -> str | None:
 
 
 @dataclass(frozen=True)
+class Failed:
+    """A failed earlier attempt of the request, as the Router lists it (``metadata.previous_models``)."""
+
+    model_group: str | None
+    deployment_id: str | None
+    retries: int
+    error_type: str
+
+    @property
+    def key(self) -> tuple[str | None, str | None, int]:
+        return self.model_group, self.deployment_id, self.retries
+
+
+def _previous(metadata: Mapping[str, Any]) -> tuple[Failed, ...]:
+    entries = metadata.get("previous_models")
+    return tuple(
+        Failed(_str(e.get("model_group")), _str(e.get("deployment_id")), _int(e.get("attempted_retries")),
+               _CLASS_TYPES.get(str(e.get("exception_type")), "backend_error"))
+        for e in entries if isinstance(e, Mapping)
+    ) if isinstance(entries, Sequence) and not isinstance(entries, str) else ()
+
+
+@dataclass(frozen=True)
 class Attempt:
     """What one attempt's callback tells: who served it, when, and how it ended."""
 
@@ -139,10 +172,27 @@ class Attempt:
     cooled_down: bool = False
     remaining_requests: int | None = None
     remaining_tokens: int | None = None
+    #: The Proxy refused the request before routing (its failure hook reports it as a whole).
+    refused: bool = False
+    #: The Router's retry count of this attempt within its model group (``attempted_retries``).
+    retries: int = 0
+    #: The request's failed attempts before this one, as the Router lists them.
+    previous: tuple[Failed, ...] = ()
 
     @property
     def routed(self) -> bool:
+        """The Router sent this attempt to a deployment (not a Proxy refusal before routing)."""
         return self.deployment_id is not None
+
+    @property
+    def key(self) -> str:
+        """One attempt: the Proxy keeps one call id for a request's retries and fallback hops."""
+        return f"{self.call_id}|{self.deployment_id}|{self.api_start.isoformat() if self.api_start else ''}"
+
+    @property
+    def failure_key(self) -> tuple[str | None, str | None, int]:
+        """Matches the ``Failed`` entry the Router lists for this attempt once it failed."""
+        return self.model_group, self.deployment_id, self.retries
 
     def seconds(self, since: datetime | None, until: datetime | None = None) -> float | None:
         until = until or self.end
@@ -157,7 +207,11 @@ def read_attempt(kwargs: Mapping[str, Any], caching: bool = True) -> Attempt:
     params = _mapping(kwargs.get("litellm_params"))
     metadata = _mapping(params.get("metadata")) or _mapping(params.get("litellm_metadata"))
     logged = _mapping(kwargs.get("standard_logging_object"))
-    deployment_id = _str(_mapping(metadata.get("model_info")).get("id")) or _str(logged.get("model_id"))
+    api_start = _time(kwargs.get("current_attempt_api_call_start_time")) or _time(kwargs.get("api_call_start_time"))
+    # The Proxy logs a request it refused (bad key, budget) as a failed call that reached no deployment.
+    refused = bool(params.get("proxy_rejected_before_routing"))
+    reached = api_start is not None and not refused
+    deployment_id = (_str(_mapping(metadata.get("model_info")).get("id")) or _str(logged.get("model_id"))) if reached else None
     routed_group = (_str(metadata.get("model_group")) or _str(logged.get("model_group"))) if deployment_id else None
     provider = _str(kwargs.get("custom_llm_provider")) or _str(params.get("custom_llm_provider")) or ""
     model = _str(metadata.get("deployment")) or _str(logged.get("model")) or _str(kwargs.get("model"))
@@ -177,7 +231,10 @@ def read_attempt(kwargs: Mapping[str, Any], caching: bool = True) -> Attempt:
         provider=provider,
         stream=kwargs.get("stream") is True,
         start=_time(kwargs.get("start_time")),
-        api_start=_time(kwargs.get("api_call_start_time")),
+        api_start=api_start,
+        refused=refused,
+        retries=_int(metadata.get("attempted_retries")),
+        previous=_previous(metadata),
         first_token=_time(kwargs.get("completion_start_time")),
         end=_time(kwargs.get("end_time")),
         prompt_tokens=_int(logged.get("prompt_tokens")),

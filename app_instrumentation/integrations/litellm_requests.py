@@ -29,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from app_instrumentation.catalog import ERROR_TYPES, OTHER
@@ -79,6 +79,19 @@ class _Request:
     outcome: BaseException | None = None
     deadline: float = 0.0
     touched: float = 0.0
+    #: LiteLLM call ids of its attempts (the Proxy's failure hook names the request by one).
+    calls: list[str] = field(default_factory=list)
+    #: ``Attempt.failure_key`` of the failed attempts already counted.
+    failures: set[tuple[str | None, str | None, int]] = field(default_factory=set)
+
+
+class UnreportedFailure(Exception):
+    """An attempt LiteLLM reported no failure event for (the Proxy logs only a request's first
+    failure), known from the next attempt's ``previous_models``."""
+
+    def __init__(self, error_type: str) -> None:
+        super().__init__(f"attempt failed ({error_type}), not reported by LiteLLM")
+        self.error_type = error_type
 
 
 def tag_error_type(exc: BaseException, error: str) -> None:
@@ -137,6 +150,8 @@ class RequestTracker:
         #: (deadline, trace id) of requests waiting to fail; entries whose request moved on are skipped.
         self._deadlines: list[tuple[float, str]] = []
         self._calls: OrderedDict[str, None] = OrderedDict()
+        #: Call id -> key of the tracked request it belongs to.
+        self._by_call: dict[str, str] = {}
         #: Trace id -> when its request failed as a whole: a late attempt of it (started before) only
         #: counts for its backend; a later request reusing the trace id (a session id) is a new one.
         self._closed: OrderedDict[str, datetime] = OrderedDict()
@@ -162,9 +177,9 @@ class RequestTracker:
         with self._lock:
             now = self.clock()
             self._forget_stale(now)
-            if self._late(a):
-                return
-            request = self._requests.get(a.trace_id)
+            if self._late(a) or a.refused:
+                return  # a Proxy refusal (bad key, budget): its failure hook reports it
+            request = self._lookup(a)
             if request is None:
                 self._open(a, prompt, now)
             else:
@@ -183,7 +198,7 @@ class RequestTracker:
                 self._publish_remaining(a)
             if self._late(a):
                 return
-            request = self._requests.get(a.trace_id)
+            request = self._lookup(a)
             if request is None:
                 request = self._open(a, None, self.clock(), track=False)
             else:
@@ -214,18 +229,21 @@ class RequestTracker:
         self._wake()  # outside the lock: the settler takes it to settle
 
     def _failed(self, a: Attempt) -> None:
-        if self._repeated(a):
+        if a.refused or self._repeated(a):
             return
         self.events += 1
         now = self.clock()
-        request = self._requests.get(a.trace_id)
+        request = self._lookup(a)
         if request is None and not self._late(a):
             request = self._open(a, None, now)
         elif request is not None:
             self._continue(request, a, now)
+        if request is not None and a.failure_key in request.failures:
+            return  # counted already, from a later attempt's previous_models: the request moved on
         self._backend_failed(a, request.ctx.model if request is not None else self._model(a.requested_group))
         if request is None:
             return
+        request.failures.add(a.failure_key)
         request.failed = a
         if request.outcome is not None:  # the request already failed as a whole: this was its last attempt
             self._close(a.trace_id, request, None)
@@ -233,31 +251,38 @@ class RequestTracker:
             self._wait(a.trace_id, request, now + self.settle_seconds)
 
     @guarded("litellm_request_failure")
-    def request_failed(self, trace_id: str | None, exc: BaseException, requested_model: str | None) -> None:
+    def request_failed(
+        self, trace_id: str | None, exc: BaseException, requested_model: str | None, call_id: str | None = None,
+    ) -> None:
         """The request failed (the Proxy's hook, or a caller's except block): fail its inference.
 
-        Also counts what LiteLLM calls back nothing for: a Router that refused the request because
-        every deployment of the group is cooling down (those deployments are shown cooling down)."""
+        The request is named by its trace id or by one of its call ids (the Proxy's hook knows only
+        that). Also counts what LiteLLM calls back nothing for: a Router that refused the request
+        because every deployment of the group is cooling down (those are shown cooling down)."""
         with self._lock:
             self.events += 1
             for deployment_id in cooldown_ids(exc):
                 backend = self._backends.get(deployment_id) or backend_name(deployment_id, None, None)
                 if backend:
                     self._cool(backend)
-            request = self._requests.get(trace_id) if trace_id else None
+            key = trace_id or (self._by_call.get(call_id) if call_id else None)
+            request = self._requests.get(key) if key else None
             if request is not None and request.failed is not None:
-                self._close(trace_id or "", request, exc)
-            elif request is None and trace_id is None:  # no attempt can be matched to it: decide now
+                self._close(key or "", request, exc)
+            elif request is None and key is None and call_id is None:  # nothing can match it later: decide now
                 request = _Request(self._context(self._model(requested_model), "", None, None), None, announced=False)
                 request.outcome = exc
                 self._settle_request(request)
             else:
-                if request is None:
+                if request is None:  # LiteLLM may still report its attempts: wait a little for them
+                    key = key or f"call:{call_id}"
                     request = _Request(self._context(self._model(requested_model), "", None, None), None,
                                        announced=False)
-                    self._requests[trace_id or ""] = request
+                    self._requests[key] = request
+                    if call_id:
+                        self._note_call(key, request, call_id)
                 request.outcome = exc
-                self._wait(trace_id or "", request, self.clock() + LATE_ATTEMPT_SECONDS)
+                self._wait(key or "", request, self.clock() + LATE_ATTEMPT_SECONDS)
         self._wake()
 
     # --- settling -------------------------------------------------------------------------
@@ -337,6 +362,25 @@ class RequestTracker:
         if len(self._backends) < bound:
             self._backends[a.deployment_id] = a.backend
 
+    def _lookup(self, a: Attempt) -> _Request | None:
+        """The tracked request of an attempt, by trace id or by call id (moved to the trace id)."""
+        request = self._requests.get(a.trace_id)
+        key = self._by_call.get(a.call_id) if request is None and a.call_id else None
+        if key is None or key not in self._requests:
+            return request
+        request = self._requests.pop(key)
+        self._requests[a.trace_id] = request
+        for call in request.calls:
+            self._by_call[call] = a.trace_id
+        if self._waiting(request):
+            self._wait(a.trace_id, request, request.deadline)
+        return request
+
+    def _note_call(self, key: str, request: _Request, call_id: str) -> None:
+        if call_id not in self._by_call:
+            request.calls.append(call_id)
+            self._by_call[call_id] = key
+
     def _open(self, a: Attempt, prompt: str | None, now: float, track: bool = True) -> _Request:
         self._learn(a)
         ctx = self._context(self._model(a.requested_group), a.backend, a.provider, prompt)
@@ -345,6 +389,8 @@ class RequestTracker:
         self.observers.start(ctx)
         if track:
             self._requests[a.trace_id] = request
+            if a.call_id:
+                self._note_call(a.trace_id, request, a.call_id)
             while len(self._requests) > self.max_in_flight:
                 self._evict(next(iter(self._requests)))
         return request
@@ -354,14 +400,17 @@ class RequestTracker:
         self._learn(a)
         request.touched = now
         self._requests.move_to_end(a.trace_id)
+        if a.call_id:
+            self._note_call(a.trace_id, request, a.call_id)
         if not request.announced:  # reported failed before LiteLLM reported its attempts
             request.ctx = self._context(self._model(a.requested_group), a.backend, a.provider, None)
             request.start, request.announced = a.start, True
             self.observers.start(request.ctx)
         if a.routed:
             request.ctx.backend = a.backend
+        self._count_unreported(request, a)
         failed = request.failed
-        if failed is None or failed.call_id == a.call_id or not a.routed:
+        if failed is None or failed.key == a.key or not a.routed:
             return
         request.failed = None
         if failed.routed and failed.exception is not None:
@@ -370,6 +419,21 @@ class RequestTracker:
                 self.collector.fallback(failed.backend, a.backend, why)
             else:
                 self.collector.retry(failed.backend, why)
+
+    def _count_unreported(self, request: _Request, a: Attempt) -> None:
+        """Failed attempts the Router lists before ``a`` that LiteLLM sent no failure event for."""
+        for earlier in a.previous:
+            if earlier.key in request.failures or earlier.deployment_id is None:
+                continue
+            request.failures.add(earlier.key)
+            backend = self._backends.get(earlier.deployment_id) or backend_name(earlier.deployment_id, None, None)
+            request.failed = Attempt(
+                trace_id=a.trace_id, call_id=a.call_id, model_group=earlier.model_group, requested_group=None,
+                deployment_id=earlier.deployment_id, backend=backend, provider=a.provider, stream=a.stream,
+                start=None, api_start=None, first_token=None, end=None,
+                exception=UnreportedFailure(earlier.error_type), retries=earlier.retries,
+            )
+            self._backend_failed(request.failed, request.ctx.model)
 
     def _backend_failed(self, a: Attempt, model: str) -> None:
         if not a.routed or a.exception is None:
@@ -434,10 +498,13 @@ class RequestTracker:
         self.observers.error(request.ctx, exc)
 
     def _repeated(self, a: Attempt) -> bool:
-        return bool(a.call_id) and _remember(self._calls, a.call_id)
+        return bool(a.call_id) and _remember(self._calls, a.key)
 
     def _take(self, key: str) -> _Request | None:
-        return self._requests.pop(key, None)
+        request = self._requests.pop(key, None)
+        for call in request.calls if request is not None else ():
+            self._by_call.pop(call, None)
+        return request
 
     def _forget_stale(self, now: float) -> None:
         while self._requests:
