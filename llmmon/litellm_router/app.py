@@ -21,7 +21,6 @@ import litellm
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 from app_instrumentation import exposition, health_checks
 from app_instrumentation.collector import MetricsCollector
@@ -119,13 +118,11 @@ class LiteLLMRouterApp:
                 litellm.logging_callback_manager.remove_callback_from_all_lists(callback)
             self.callback.settle()
 
-    def _routes(self) -> list[Route]:
-        return [
-            Route("/api/generate", self.generate, methods=["POST"]),
-            Route("/api/models", self.list_models, methods=["GET"]),
-            Route("/api/models/{model}", self.get_model, methods=["GET"]),
-            Route("/admin/faults", self.faults_endpoint, methods=["GET", "POST", "DELETE"]),
-        ]
+    # The example router's routes and endpoints: they only read config, faults and _model_info.
+    _routes = RouterApp._routes
+    list_models = RouterApp.list_models
+    get_model = RouterApp.get_model
+    faults_endpoint = RouterApp.faults_endpoint
 
     # --- endpoints -------------------------------------------------------------------
     async def generate(self, request: Request) -> Response:
@@ -191,11 +188,6 @@ class LiteLLMRouterApp:
     def _model_info(self, name: str) -> dict[str, Any]:
         return {"name": name, "loaded": True,
                 "backends": [deployment_id(b.name, name) for b in self.config.backends if b.serves(name)]}
-
-    # The example router's endpoints: they only read config, faults and _model_info.
-    list_models = RouterApp.list_models
-    get_model = RouterApp.get_model
-    faults_endpoint = RouterApp.faults_endpoint
 
 
 def create_app(
