@@ -32,10 +32,17 @@ def test_every_component_is_a_component_resource(env):
 
 @pytest.mark.parametrize("env", ENVS)
 def test_namespace_from_config(env):
-    ns = load_settings(env).cluster.namespace
-    assert list(by_kind(env, "Namespace")) == [ns]
-    for kind in ("Deployment", "StatefulSet", "DaemonSet", "ConfigMap", "Secret", "Service"):
-        assert {o["metadata"]["namespace"] for o in by_kind(env, kind).values()} == {ns}, kind
+    """Node agents (host access) in their own namespace; everything else in the monitoring one."""
+    c = load_settings(env).cluster
+    assert sorted(by_kind(env, "Namespace")) == sorted([c.namespace, c.node_namespace])
+    assert {o["metadata"]["namespace"] for o in by_kind(env, "DaemonSet").values()} == {c.node_namespace}
+    node_agents = {"filebeat", "node-exporter", "elasticsearch-node-tuning"}
+    for kind in ("Deployment", "StatefulSet", "DaemonSet", "ConfigMap", "Secret", "Service", "NetworkPolicy"):
+        for name, obj in by_kind(env, kind).items():
+            agent = obj["metadata"]["labels"]["app.kubernetes.io/name"] in node_agents
+            assert obj["metadata"].get("namespace") in ((c.node_namespace,) if agent else (c.namespace, c.node_namespace)), name
+            if kind != "NetworkPolicy":  # the namespace baseline (deny, DNS) exists in both
+                assert obj["metadata"]["namespace"] == (c.node_namespace if agent else c.namespace), f"{kind} {name}"
 
 
 @pytest.mark.parametrize(("env", "prometheus", "alertmanager", "elasticsearch"), [
@@ -130,7 +137,7 @@ def test_filebeat_daemonset_with_rbac(env):
     ds = by_kind(env, "DaemonSet")
     assert {"filebeat", "node-exporter"} <= set(ds)
     assert ds["filebeat"]["spec"]["template"]["spec"]["serviceAccountName"] == "filebeat"
-    assert f"{load_settings(env).cluster.namespace}-filebeat" in by_kind(env, "ClusterRoleBinding")
+    assert f"{load_settings(env).cluster.node_namespace}-filebeat" in by_kind(env, "ClusterRoleBinding")
 
 
 def test_missing_secret_names_key_and_env():
