@@ -190,7 +190,6 @@ def node_tuning(ctx: Context) -> list[k.Obj]:
         skips={check_id: f"init container sets the node sysctl vm.max_map_count ({what}); "
                          "node agents' namespace only, exits at once"
                for check_id, what in (("CKV_K8S_16", "privileged"), ("CKV_K8S_20", "privileged implies escalation"),
-                                      ("CKV_K8S_23", "root"), ("CKV_K8S_40", "uid 0"),
                                       ("CKV_K8S_28", "privileged keeps NET_RAW"),
                                       ("CKV_K8S_37", "privileged keeps every capability"))},
     )
