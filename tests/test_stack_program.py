@@ -127,8 +127,9 @@ def test_elasticsearch_security_tls_heap(env):
     assert es_env["xpack.security.enabled"] == "true"
     assert es_env["xpack.security.http.ssl.enabled"] == es_env["xpack.security.transport.ssl.enabled"] == "true"
     assert es_env["ES_JAVA_OPTS"] == f"-Xms{cluster.es_heap} -Xmx{cluster.es_heap}"
-    has_sysctl = any(c["name"] == "max-map-count" for c in pod.get("initContainers", []))
-    assert has_sysctl == (cluster.es_max_map_count == "initContainer")
+    # The sysctl is a node DaemonSet's job (node agents' namespace), never a container of this pod.
+    assert not any(c["securityContext"].get("privileged") for c in pod["containers"] + pod.get("initContainers", []))
+    assert ("elasticsearch-node-tuning" in by_kind(env, "DaemonSet")) == (cluster.es_max_map_count == "nodeDaemonSet")
     assert (es_env.get("node.store.allow_mmap") == "false") == (cluster.es_max_map_count == "disableMmap")
 
 
