@@ -241,7 +241,8 @@ def build(ctx: Context) -> Service:
     pod = k.PodSpec(
         containers=[container], init_containers=[copy_config], fs_group=UID,
         volumes=[
-            k.empty_dir("config", "16Mi"), k.empty_dir("logs", "1Gi"), k.empty_dir("tmp", "1Gi"),
+            # logs/: the image's JVM options rotate gc.log over 32 files of 64 MiB.
+            k.empty_dir("config", "16Mi"), k.empty_dir("logs", "2560Mi"), k.empty_dir("tmp", "1Gi"),
             k.secret_volume("certs", c.es_tls_secret, ["ca.crt", "tls.crt", "tls.key"]),
             k.secret_volume("credentials", CREDENTIALS, ["elastic-password"]),
         ],
