@@ -74,6 +74,7 @@ class MonitoringService(pulumi.ComponentResource):
 
     def __init__(self, service: Service, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:{service.component}", service.component, None, opts)
+        self.component = service.component
         child = pulumi.ResourceOptions(parent=self)
         names = logical_names(service.objects)
         self.resources = [create(obj, child, name) for obj, name in zip(service.objects, names, strict=True)]

@@ -14,10 +14,15 @@ from dataclasses import dataclass
 
 import yaml
 
+import dashboards.render
 from foundation.settings import Settings
 from stack.build import build_services, upstream_artifacts
 from stack.credentials import required_secret_keys
 from stack.model import REDACTED, Service
+from stack.services.grafana_content import content
+
+#: What the Grafana provider creates (``grafana.delivery: provider``), for reviewers and diffs.
+GRAFANA_API_FILE = "grafana/api/content.yaml"
 
 SECRETS_DOC = "kubernetes/SECRETS.md"
 
@@ -85,8 +90,11 @@ def secrets_doc(settings: Settings, secrets: list[RequiredSecret]) -> str:
 def artifacts(settings: Settings) -> dict[str, str]:
     """Relative output path -> file content, deterministic for a given settings object."""
     upstream = upstream_artifacts(settings)
-    secrets = dict.fromkeys(required_secret_keys(upstream), REDACTED)
+    secrets = dict.fromkeys(required_secret_keys(settings, upstream), REDACTED)
     services = build_services(settings, secrets, upstream)
     out = {file_name(i, s): to_yaml(without_secrets(s)) for i, s in enumerate(services)}
     out[SECRETS_DOC] = secrets_doc(settings, required_secrets(services))
+    if settings.grafana.uses_provider:
+        spec = content(settings, dashboards.render.datasources_document(settings), upstream)
+        out[GRAFANA_API_FILE] = yaml.safe_dump(spec.summary(), sort_keys=True, default_flow_style=False)
     return out

@@ -21,7 +21,7 @@ ENVS = available_envs()
 
 
 def manifests(env):
-    return {p: t for p, t in artifacts(load_settings(env)).items() if p.endswith(".yaml")}
+    return {p: t for p, t in artifacts(load_settings(env)).items() if p.startswith("kubernetes/") and p.endswith(".yaml")}
 
 
 def write(root: Path, files):
@@ -80,11 +80,11 @@ def test_each_skip_hides_a_real_failure_and_nothing_else(reports, rendered, tmp_
 
 
 def test_a_new_failing_check_breaks_the_gate(rendered, tmp_path):
-    """A one-field regression in one object (privilege escalation in Grafana) is a failed check."""
-    path = next(p for p, t in rendered["prod"].items() if "kind: Deployment" in t and "name: grafana\n" in t)
+    """A one-field regression in one object (privilege escalation in Kibana) is a failed check."""
+    path = next(p for p, t in rendered["prod"].items() if "kind: Deployment" in t and "name: kibana\n" in t)
     docs = list(yaml.safe_load_all(rendered["prod"][path]))
-    grafana = next(d for d in docs if d and d["kind"] == "Deployment")
-    grafana["spec"]["template"]["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    kibana = next(d for d in docs if d and d["kind"] == "Deployment")
+    kibana["spec"]["template"]["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
     # Only the changed file is scanned again: the other objects are covered by the per-env runs.
     report = checkov_scan(write(tmp_path, {path: yaml.safe_dump_all(docs, sort_keys=True, explicit_start=True)}))
-    assert {(f.check_id, f.resource) for f in report.failed} == {("CKV_K8S_20", "Deployment.monitoring.grafana")}
+    assert {(f.check_id, f.resource) for f in report.failed} == {("CKV_K8S_20", "Deployment.monitoring.kibana")}

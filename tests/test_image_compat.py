@@ -71,7 +71,7 @@ def test_prometheus_config_and_flags_have_nothing_3x_removed(env):
     settings = load_settings(env)
     upstream = upstream_artifacts(settings)
     objs = {(o["kind"], o["metadata"]["name"]): o
-            for s in build_services(settings, dict.fromkeys(required_secret_keys(upstream), REDACTED), upstream)
+            for s in build_services(settings, dict.fromkeys(required_secret_keys(settings, upstream), REDACTED), upstream)
             for o in s.objects}
     for text in (upstream["prometheus/prometheus.yml"], objs[("ConfigMap", "prometheus-config")]["data"]["prometheus.yml"]):
         doc = yaml.safe_load(text)

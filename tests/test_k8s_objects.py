@@ -19,7 +19,7 @@ def rendered(tmp_path_factory):
     root = tmp_path_factory.mktemp("k8s")
     out = {}
     for env in ENVS:
-        files = artifacts(load_settings(env))
+        files = {rel: text for rel, text in artifacts(load_settings(env)).items() if rel.startswith("kubernetes/")}
         for rel, text in files.items():
             path = root / env / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +29,8 @@ def rendered(tmp_path_factory):
 
 
 def objects(files):
-    return [doc for path, text in files.items() if path.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc]
+    return [doc for path, text in files.items() if path.startswith("kubernetes/") and path.endswith(".yaml")
+            for doc in yaml.safe_load_all(text) if doc]
 
 
 def test_all_envs_pass_kubernetes_validate_strict(rendered):
@@ -191,7 +192,7 @@ def test_any_mounted_configmap_change_rolls_the_pods():
 
     settings = load_settings("dev")
     upstream = upstream_artifacts(settings)
-    secrets = dict.fromkeys(required_secret_keys(upstream), REDACTED)
+    secrets = dict.fromkeys(required_secret_keys(settings, upstream), REDACTED)
 
     def build(artifacts):
         objs = [o for s in build_services(settings, secrets, artifacts) for o in s.objects]

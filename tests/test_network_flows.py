@@ -20,7 +20,7 @@ OUTSIDE = {F.INGRESS_CONTROLLER, F.ROUTERS, F.DNS, F.ANYWHERE}
 
 
 def rendered(env):
-    return [doc for path, text in artifacts(load_settings(env)).items() if path.endswith(".yaml")
+    return [doc for path, text in artifacts(load_settings(env)).items() if path.startswith("kubernetes/") and path.endswith(".yaml")
             for doc in yaml.safe_load_all(text) if doc]
 
 

@@ -32,7 +32,7 @@ def objects(env):
 
 def build(settings):
     upstream = upstream_artifacts(settings)
-    secrets = dict.fromkeys(required_secret_keys(upstream), REDACTED)
+    secrets = dict.fromkeys(required_secret_keys(settings, upstream), REDACTED)
     return {(o["kind"], o["metadata"]["name"]): o for s in build_services(settings, secrets, upstream) for o in s.objects}
 
 
@@ -289,9 +289,9 @@ def test_an_image_pinned_by_digest_drops_the_digest_skip_and_pull_always():
     assert c["image"] == image and c["imagePullPolicy"] == "IfNotPresent"
     assert not [v for v in sts["metadata"]["annotations"].values() if v.startswith(IMAGE_DIGEST_CHECK)]
     # Pinned by tag only: pulled Always, and the digest check is skipped with its reason.
-    grafana = objects("prod")[("Deployment", "grafana")]
-    assert container(grafana["spec"]["template"]["spec"], "grafana")["imagePullPolicy"] == "Always"
-    assert [v for v in grafana["metadata"]["annotations"].values() if v.startswith(f"{IMAGE_DIGEST_CHECK}=pinned by tag (12.4.3)")]
+    kibana_ = objects("prod")[("Deployment", "kibana")]
+    assert container(kibana_["spec"]["template"]["spec"], "kibana")["imagePullPolicy"] == "Always"
+    assert [v for v in kibana_["metadata"]["annotations"].values() if v.startswith(f"{IMAGE_DIGEST_CHECK}=pinned by tag (9.3.4)")]
 
 
 def test_digest_pins_are_accepted_in_settings_and_latest_is_not():
