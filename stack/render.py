@@ -4,7 +4,7 @@ The same ``build_services`` feeds the Pulumi program, so GitOps users and review
 exactly what ``pulumi up`` would create, minus the Secrets: a rendered Secret could only hold
 a placeholder, and applying it would run the stack with publicly known passwords. Instead
 ``kubernetes/SECRETS.md`` lists each Secret (namespace, name, keys) with the ``kubectl create
-secret`` command that provides it; pods stay Pending until it exists.
+secret`` command that provides it; the pods that use one do not start until it exists.
 """
 
 from __future__ import annotations
