@@ -3,7 +3,8 @@
 For workloads: replicas, each container's image, resources, probes, command and args;
 the rest is counted, not listed byte by byte. ConfigMap and Secret entries are parsed by
 their file extension (a re-indented config is no change) and named, never printed: the
-config itself is diffed in its own section, and a Secret's values are never shown.
+config itself is diffed in its own section, and a Secret's values are never shown. A
+PrometheusRule's rules are compared with the rule files in the Alerts section.
 """
 
 from __future__ import annotations
@@ -70,9 +71,6 @@ def object_details(a: Mapping[str, Any], b: Mapping[str, Any]) -> Iterator[Detai
             continue
         others.append(path)
     yield from _data_details(a, b)
-    if (a.get("kind"), b.get("kind")) == ("PrometheusRule", "PrometheusRule") and "spec.groups" in str(others):
-        others = [p for p in others if not p.startswith("spec.groups")]
-        yield Detail("rules changed (see Alerts / Recording rules)")
     if others:
         shown = ", ".join(others[:MAX_OTHER]) + (", …" if len(others) > MAX_OTHER else "")
         yield Detail(f"{len(others)} other fields changed: {shown}")
@@ -98,7 +96,11 @@ def _parsed(key: str, value: Any) -> Any:
 
 
 def _without(obj: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k not in DATA_KEYS}
+    """The object without what other sections compare: config entries, a PrometheusRule's rules."""
+    out = {k: v for k, v in obj.items() if k not in DATA_KEYS}
+    if obj.get("kind") == "PrometheusRule" and isinstance(out.get("spec"), Mapping):
+        out["spec"] = {k: v for k, v in out["spec"].items() if k != "groups"}
+    return out
 
 
 def _opt(value: Any) -> str | None:

@@ -102,7 +102,7 @@ def markdown(diffs: Sequence[EnvDiff], old_label: str, new_label: str) -> str:
     for d in diffs:
         lines += [f"> note ({d.env}): {n}" for n in d.notes]
     lines += ["", f"_{summary(diffs)}_"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def _md_detail(d: Detail, action: str) -> list[str]:
