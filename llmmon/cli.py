@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("llmmon.commands.up", "run the local stack: router + traffic, Prometheus, Alertmanager, webhook sink"),
     "fault": ("llmmon.commands.fault", "inject a fault into a running local stack (error burst, slow, outage, router down/up)"),
     "diff": ("llmmon.commands.diff", "what changes for on-call between two renders or against a git revision"),
+    "snapshot": ("llmmon.commands.snapshot", "draw every dashboard as a PNG from a running Prometheus"),
 }
 
 

@@ -37,12 +37,6 @@ def diff(old: Mapping[str, Document], new: Mapping[str, Document]) -> list[Chang
     return out
 
 
-def changed_uids(old: Mapping[str, Document], new: Mapping[str, Document]) -> list[str]:
-    """Dashboards (by uid) present on both sides whose drawing would differ."""
-    matched = pair(dashboards_of(old), dashboards_of(new))
-    return [str(b.get("uid")) for a, b in matched.pairs if dashboard_changes(a, b)]
-
-
 def dashboard_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[Change]:
     name = _name(b)
     details = field_details(a, b, DASHBOARD_FIELDS)
