@@ -122,3 +122,17 @@ def test_legend_fills_the_template_else_prints_the_series() -> None:
     assert legend("{{model}} p95", {"model": "llama"}, "e") == "llama p95"
     assert legend("", {"__name__": "up", "job": "a"}, "e") == 'up{job="a"}'
     assert legend("", {}, "sum(up)") == "sum(up)"
+
+
+def test_dollar_signs_are_text_not_math() -> None:
+    p = panel("timeseries", "Spend", fieldConfig={"defaults": {"unit": "suffix: $/h"}},
+              options={"legend": {"calcs": ["mean", "max"]}})
+    drawing = draw([p], {"Spend": PanelData([series(1, 2, name="a")])})
+    fig = drawing.figure
+    from llmmon.snapshot.figure import plain_text
+
+    with plain_text():
+        fig.canvas.draw()
+    [label] = [t for t in texts(fig) if t.get_text().startswith("a ")]
+    assert label.get_text() == "a  mean 1.5 $/h  max 2 $/h"
+    assert not label.get_parse_math()  # a pair of $ would otherwise be typeset as TeX

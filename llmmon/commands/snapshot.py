@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="draw the dashboards that differ between two render folders, before and after side by side")
     p.add_argument("--out", type=Path, default=Path("snapshots"), help="folder for the PNGs (default: snapshots)")
     p.add_argument("--range", default="1h", help="time range ending at --end (default: 1h)")
-    p.add_argument("--end", help="end of the range: unix seconds or ISO 8601 (default: now)")
+    p.add_argument("--end", help="end of the range: unix seconds or ISO 8601, UTC unless it says (default: now)")
     p.add_argument("--width", type=int, default=1600, help="image width in pixels (default: 1600)")
 
 
@@ -101,7 +101,8 @@ def _end(text: str | None) -> float | None:
     try:
         return float(text)
     except ValueError:
-        return datetime.fromisoformat(text).timestamp()
+        moment = datetime.fromisoformat(text)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()  # pictures are in UTC
 
 
 def _rendered(env: str) -> dict[str, Any]:

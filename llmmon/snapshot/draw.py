@@ -181,7 +181,7 @@ def _legend(fig: Figure, box: Box, entries: Sequence[tuple[str, str]], rows: int
     for i, (label, color) in enumerate(shown):
         cx, cy = (i % columns) * col_w, rows * LEGEND_ROW_PX - (i // columns + 0.5) * LEGEND_ROW_PX
         ax.add_line(Line2D([cx, cx + 12], [cy, cy], color=color, linewidth=2.5))
-        ax.text(cx + 16, cy, _clip(label, int(col_w / 5.2)), color=colors.TEXT, fontsize=FONT - 1, va="center")
+        ax.text(cx + 16, cy, _clip(label, int(col_w / 5.8)), color=colors.TEXT, fontsize=FONT - 1, va="center")
 
 
 def _clip(text: str, chars: int) -> str:

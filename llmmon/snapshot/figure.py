@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -53,8 +54,18 @@ def height_px(dashboard: Mapping[str, Any]) -> int:
     return HEADER_PX + grid_rows(dashboard) * ROW_PX + MARGIN_PX
 
 
+def plain_text() -> Any:
+    """Text drawn as written: a ``$`` in a unit or legend ("$/h") is not the start of TeX math."""
+    return rc_context({"text.parse_math": False})
+
+
 def draw_dashboard(dashboard: Mapping[str, Any], fetch: Fetch, window: Window, width: int = 1600,
                    subtitle: str = "") -> Drawing:
+    with plain_text():
+        return _draw_dashboard(dashboard, fetch, window, width, subtitle)
+
+
+def _draw_dashboard(dashboard: Mapping[str, Any], fetch: Fetch, window: Window, width: int, subtitle: str) -> Drawing:
     height = height_px(dashboard)
     fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, facecolor=colors.CANVAS)
     FigureCanvasAgg(fig)
@@ -82,8 +93,9 @@ def save(drawing: Drawing, path: Path) -> Path:
     """PNG at exactly the figure's pixel size; panel states in its metadata for tools and tests."""
     path.parent.mkdir(parents=True, exist_ok=True)
     states = "; ".join(f"{title}: {state}" for title, state in drawing.panels.items())
-    drawing.figure.savefig(path, dpi=DPI, facecolor=drawing.figure.get_facecolor(),
-                           metadata={"Software": "llmmon snapshot", "Description": states})
+    with plain_text():
+        drawing.figure.savefig(path, dpi=DPI, facecolor=drawing.figure.get_facecolor(),
+                               metadata={"Software": "llmmon snapshot", "Description": states})
     return path
 
 
@@ -92,7 +104,8 @@ def side_by_side(before: Drawing, after: Drawing, path: Path, labels: tuple[str,
     images = []
     for drawing in (before, after):
         canvas = drawing.figure.canvas
-        canvas.draw()
+        with plain_text():
+            canvas.draw()
         images.append(canvas.buffer_rgba())
     import numpy as np  # a matplotlib dependency
 
