@@ -19,6 +19,7 @@ from PIL import Image
 
 from foundation.settings import load_settings
 from llmmon.cli import main
+from llmmon.localstack.ports import HOST, free_port
 from llmmon.localstack.state import StackState
 from llmmon.render import collect, write
 from tests.test_dashboard_prometheus import prometheus  # noqa: F401 - the live fixture, reused
@@ -113,14 +114,17 @@ def test_workdir_of_a_local_stack_is_read_from_its_state(prometheus, tmp_path: P
     out = tmp_path / "png"
     assert main(["snapshot", "--workdir", str(tmp_path), "--out", str(out), "--end", str(at), "--range", "10m",
                  "--width", "800"]) == 0
-    rendered = dashboards_of_env = {d["uid"] for d in map(json.loads, (
-        c for p, c in collect(load_settings(ENV)).items() if p.endswith(".json"))) if "panels" in d}
-    assert sorted(p.stem for p in out.glob("*.png")) == sorted(dashboards_of_env) == sorted(rendered)
+    rendered = [json.loads(c) for p, c in collect(load_settings(ENV)).items() if p.endswith(".json")]
+    assert sorted(p.stem for p in out.glob("*.png")) == sorted(d["uid"] for d in rendered if "panels" in d)
 
 
-def test_no_stack_is_a_clear_error(tmp_path: Path, capsys) -> None:
+def test_no_stack_or_no_prometheus_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert main(["snapshot", "--workdir", str(tmp_path), "--out", str(tmp_path / "png")]) == 2
     assert "no running stack" in capsys.readouterr().err
+    url = f"http://{HOST}:{free_port()}"
+    assert main(["snapshot", "--prometheus", url, "--out", str(tmp_path / "png")]) == 2
+    assert f"no ready Prometheus at {url}" in capsys.readouterr().err
+    assert not (tmp_path / "png").exists()
 
 
 def test_diff_draws_changed_dashboards_before_and_after(prometheus, render, tmp_path: Path) -> None:  # noqa: F811

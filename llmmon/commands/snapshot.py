@@ -22,6 +22,7 @@ from foundation.settings import SettingsError, available_envs, load_settings
 from llmmon.commands.up import DEFAULT_WORKDIR
 from llmmon.diff.documents import DASHBOARD, DiffInputError, load_tree, parse_file
 from llmmon.localstack.api import Prometheus
+from llmmon.localstack.httpjson import is_ok
 from llmmon.localstack.state import NoStack, StackState
 from llmmon.render import collect
 
@@ -48,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         url, stack_env = _prometheus(args)
+        if not is_ok(f"{url}/-/ready", timeout=5):
+            raise RuntimeError(f"no ready Prometheus at {url}")
         prometheus = Prometheus(url)
         window = Window.ending(_end(args.end), args.range, scrape_interval_s(prometheus))
         failed = 0
