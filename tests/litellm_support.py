@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
-# Before litellm is imported: its model price table comes from the package, not the network.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+import litellm
+from litellm.integrations.custom_logger import CustomLogger
 
-import litellm  # noqa: E402
-from litellm.integrations.custom_logger import CustomLogger  # noqa: E402
+litellm.disable_hf_tokenizer_download = True  # counting streamed tokens must not download a tokenizer
 
 API_KEY = "sk-offline-test"  # never sent anywhere: every deployment answers with mock_response
 
@@ -72,3 +70,4 @@ async def await_events(callback: Any, count: int, timeout: float = 20.0) -> None
     while callback.tracker.events < count:
         assert time.monotonic() < deadline, f"LiteLLM reported {callback.tracker.events} of {count} events"
         await asyncio.sleep(0.01)
+

@@ -17,7 +17,6 @@ import httpx
 import pytest
 import yaml
 
-import tests.litellm_support  # noqa: F401 - LiteLLM offline before it is imported
 from app_instrumentation import catalog
 from llmmon.localstack.ports import free_port
 

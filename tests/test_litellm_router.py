@@ -8,7 +8,6 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-import tests.litellm_support  # noqa: F401 - LiteLLM offline before it is imported
 from alerts import render as alerts_render
 from app_instrumentation import catalog
 from dashboards.queries import all_queries
@@ -19,6 +18,7 @@ from llmmon.example_router.config import BackendConfig, ModelConfig, RouterConfi
 from llmmon.litellm_router import app as front
 from llmmon.litellm_router.deployments import OFFLINE_API_BASE, model_list
 
+pytestmark = pytest.mark.usefixtures("offline")  # every test here: no host name resolved
 FAST = dict(latency_ms=1, tokens_per_second=100000)
 CONFIG = RouterConfig(
     models=(ModelConfig("m1", "gguf", 2e9, load_seconds=0), ModelConfig("m2", "api", 0, load_seconds=0)),
@@ -44,8 +44,8 @@ REQUESTS = [
 FAULTED = [{"prompt": f"Translate fallback chains, take {i}", "model": "m1", "max_tokens": 8} for i in range(4)]
 
 
-def run(create_app, steps):
-    app = create_app(CONFIG)
+def run(create_app, steps, config=CONFIG):
+    app = create_app(config)
 
     async def go():
         async with app.starlette.router.lifespan_context(app.starlette):
@@ -160,3 +160,20 @@ def test_outage_fault_shows_the_deployments_cooling_down_and_requests_failing():
     down = {s.labels["backend"] for f in text_string_to_metric_families(text) for s in f.samples
             if s.name == catalog.BACKEND_UP.name and s.value == 0}
     assert {"a/m1", "b/m1", "b/m2"} <= down
+
+
+def test_streamed_llama_answers_are_counted_without_downloading_a_tokenizer(offline):
+    llama = RouterConfig(models=(ModelConfig("llama-3-8b", load_seconds=0),), backends=(BackendConfig("a", **FAST),),
+                         strategies={"quick": ("a",)}, default_strategy="quick", seed=1)
+
+    async def steps(client, app):
+        body = {"prompt": "Explain token budgets", "model": "llama-3-8b", "max_tokens": 8, "stream": True}
+        return (await client.post("/api/generate", json=body)).status_code
+
+    status, text = run(front.create_app, steps, llama)
+    assert status == 200 and offline == []
+    assert 'llm_router_tokens_total{backend="a/llama-3-8b",model="llama-3-8b",token_type="output"}' in text
+
+
+def test_nothing_reached_for_the_network(offline):
+    assert offline == []

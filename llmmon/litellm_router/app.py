@@ -65,6 +65,8 @@ class LiteLLMRouterApp:
     ) -> None:
         self.config = config
         self.rng = random.Random(config.seed)
+        # Offline: LiteLLM would download a Hugging Face tokenizer to count a llama model's streamed tokens.
+        litellm.disable_hf_tokenizer_download = True
         deployments = model_list(config)
         self.collector = MetricsCollector(LabelPolicy.of(
             config.model_names, (d["model_info"]["id"] for d in deployments), [ROUTING_STRATEGY], config.max_series,
