@@ -438,3 +438,20 @@ def test_callbacks_sharing_a_collector_count_once_and_separate_collectors_each_c
 
 def test_nothing_reached_for_the_network(offline):
     assert offline == []
+
+
+OBSERVABILITY_CHECK = """
+import os
+os.environ["LLM_ROUTER_OBSERVABILITY"] = "true"
+from app_instrumentation.integrations import litellm as integration
+from app_instrumentation.logs import StructuredLogger
+proxy = integration.proxy_callback
+assert any(isinstance(o, StructuredLogger) for o in proxy.observers), list(proxy.observers)
+print("ok")
+"""
+
+
+def test_proxy_callback_adds_logs_and_traces_when_asked_by_the_environment():
+    done = subprocess.run([sys.executable, "-c", OBSERVABILITY_CHECK], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "OTEL_SDK_DISABLED": "true"})
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]

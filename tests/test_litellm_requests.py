@@ -293,3 +293,18 @@ def test_failures_the_proxy_does_not_report_are_counted_from_previous_models(tra
     assert count(registry, catalog.FALLBACKS, from_backend="fast-a", to_backend="smart-a", reason="rate_limited") == 1
     assert count(registry, catalog.INFERENCE, model="fast", strategy="litellm", status="success", cached="false") == 1
     assert tracker.settle() == 0
+
+
+def test_last_attempt_of_a_failed_proxy_request_counts_even_unreported(tracked):
+    tracker, registry, _ = tracked
+    from app_instrumentation.integrations.litellm_attempts import Failed
+
+    shared = dict(call="one-call-id", group="fast", deployment="fast-a")
+    tracker.started(attempt(**shared))
+    tracker.failed(attempt(**shared, exc=ProviderError(500)))
+    tracker.started(attempt(**shared, retries=1, start=1, previous=(Failed("fast", "fast-a", 0, "backend_error"),)))
+    tracker.request_failed(None, ProviderError(500), "fast", "one-call-id")  # the Proxy's hook; no 2nd event
+    tracker.settle()
+    assert count(registry, catalog.ERRORS, type="backend_error", component="backend", severity="warning") == 2
+    assert count(registry, catalog.RETRIES, backend="fast-a", reason="error") == 1
+    assert errors(registry) == 1

@@ -29,7 +29,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from app_instrumentation.catalog import ERROR_TYPES, OTHER
@@ -83,6 +83,8 @@ class _Request:
     calls: list[str] = field(default_factory=list)
     #: ``Attempt.failure_key`` of the failed attempts already counted.
     failures: set[tuple[str | None, str | None, int]] = field(default_factory=set)
+    #: The attempt under way (started, not reported ended).
+    current: Attempt | None = None
 
 
 class UnreportedFailure(Exception):
@@ -245,6 +247,8 @@ class RequestTracker:
             return
         request.failures.add(a.failure_key)
         request.failed = a
+        if request.current is not None and request.current.key == a.key:
+            request.current = None
         if request.outcome is not None:  # the request already failed as a whole: this was its last attempt
             self._close(a.trace_id, request, None)
         else:
@@ -385,7 +389,7 @@ class RequestTracker:
         self._learn(a)
         ctx = self._context(self._model(a.requested_group), a.backend, a.provider, prompt)
         ctx.stream = a.stream
-        request = _Request(ctx, a.start, touched=now)
+        request = _Request(ctx, a.start, touched=now, current=a if a.routed else None)
         self.observers.start(ctx)
         if track:
             self._requests[a.trace_id] = request
@@ -409,6 +413,8 @@ class RequestTracker:
         if a.routed:
             request.ctx.backend = a.backend
         self._count_unreported(request, a)
+        if a.routed and (request.current is None or request.current.key != a.key):
+            request.current = a
         failed = request.failed
         if failed is None or failed.key == a.key or not a.routed:
             return
@@ -483,9 +489,13 @@ class RequestTracker:
         self._fail(request, exc)
 
     def _fail(self, request: _Request, exc: BaseException | None) -> None:
-        failed = request.failed
+        failed, current = request.failed, request.current
         exc = exc or request.outcome or (failed.exception if failed is not None else None)
         exc = exc or RuntimeError("LiteLLM request failed")
+        if current is not None and current.failure_key not in request.failures:
+            # Its last attempt failed with the request, unreported (the Proxy reports a request's first failure only).
+            request.failures.add(current.failure_key)
+            self._backend_failed(replace(current, exception=exc, status=status_code(exc)), request.ctx.model)
         if cooldown_ids(exc):
             tag_error_type(exc, "backend_error")  # no deployment could take it, as the example router's
         tag_error_type(exc, error_type(exc, status_code(exc)))
