@@ -60,7 +60,8 @@ def test_blocked_sink_does_not_block_requests_and_drops_are_counted():
         assert statuses == [200] * 10
         assert not sink.release.is_set() and sink.lines == [], "every response returned while the sink was stuck"
         dropped = logger.dropped
-        assert sum(dropped.values()) == 20 + 1 - 1 - 3, dropped  # 21 events, 1 in the sink, 3 queued
+        # 21 events; queue_size bounds everything not yet written: 1 in the sink + 2 queued.
+        assert sum(dropped.values()) == 21 - 3, dropped
         assert set(dropped) == {"application", "access"}
         exported = sum(
             registry.get_sample_value(catalog.LOG_EVENTS_DROPPED.name, {"stream": s}) or 0 for s in dropped
@@ -69,7 +70,7 @@ def test_blocked_sink_does_not_block_requests_and_drops_are_counted():
     finally:
         sink.release.set()
         assert logger.shutdown(timeout=10)
-    assert len(sink.lines) == logger.writer.accepted == 4, "everything accepted was written"
+    assert len(sink.lines) == sum(logger.writer.accepted.values()) == 3, "everything accepted was written"
 
 
 def test_shutdown_flushes_every_accepted_line():
@@ -81,7 +82,7 @@ def test_shutdown_flushes_every_accepted_line():
     for t in threads:
         t.join()
     assert logger.shutdown(timeout=30)
-    assert len(sink.lines) == 2000 == logger.writer.accepted
+    assert len(sink.lines) == 2000 == sum(logger.writer.accepted.values())
     assert not logger.info("after shutdown"), "a closed logger refuses (and counts) instead of losing silently"
     assert logger.dropped == {"application": 1}
 
@@ -120,6 +121,7 @@ def test_a_failing_sink_is_reported_once_and_the_writer_keeps_going(capsys):
         logger.info(message)
     assert logger.shutdown(timeout=10)
     assert [e["message"] for e in sink.events()] == ["good 1", "good 2"]
+    assert logger.dropped == {"application": 2}, "each lost line is counted for LogEventsDropped"
     assert capsys.readouterr().err.count("No space left on device") == 1
 
 

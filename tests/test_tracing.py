@@ -24,12 +24,14 @@ from app_instrumentation.logs_middleware import AccessLogMiddleware
 from app_instrumentation.logs_wiring import Observability
 from app_instrumentation.routes import RouteTemplates
 from app_instrumentation.trace_context import current_ids, current_trace_exemplar
+from app_instrumentation import tracing
 from app_instrumentation.tracing import (
     TracingMiddleware,
     TracingObserver,
     otlp_exporter_from_env,
     setup_tracing,
 )
+from foundation.standards import semconv_reference
 from tests.test_logs_support import CaptureSink, capture_logger, http_receiver, leaf
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -44,14 +46,20 @@ def traced():
     provider.shutdown()
 
 
-def test_field_names_are_the_semantic_convention_names():
-    assert F.GEN_AI_OPERATION.path == GA.GEN_AI_OPERATION_NAME
-    assert F.GEN_AI_PROVIDER.path == GA.GEN_AI_PROVIDER_NAME
-    assert F.GEN_AI_REQUEST_MODEL.path == GA.GEN_AI_REQUEST_MODEL
-    assert F.GEN_AI_RESPONSE_MODEL.path == GA.GEN_AI_RESPONSE_MODEL
-    assert F.GEN_AI_INPUT_TOKENS.path == GA.GEN_AI_USAGE_INPUT_TOKENS
-    assert F.GEN_AI_OUTPUT_TOKENS.path == GA.GEN_AI_USAGE_OUTPUT_TOKENS
-    assert F.GEN_AI_FINISH_REASONS.path == GA.GEN_AI_RESPONSE_FINISH_REASONS
+def test_attribute_names_are_registered_semantic_convention_names():
+    """Every GenAI/other attribute name the spans use exists in the vendored registry and in the
+    opentelemetry-semantic-conventions package; log fields share the names ECS shares with OTel."""
+    registry = semconv_reference().attributes
+    for holder in (tracing.GA, tracing.SC):
+        for name in (v for k, v in vars(holder).items() if k.isupper()):
+            assert name in registry, f"{name} is not in semantic conventions {semconv_reference().version}"
+    assert tracing.GA.GEN_AI_PROVIDER_NAME == GA.GEN_AI_PROVIDER_NAME
+    assert tracing.GA.GEN_AI_REQUEST_STREAM == GA.GEN_AI_REQUEST_STREAM
+    for field in (F.GEN_AI_OPERATION, F.GEN_AI_REQUEST_MODEL, F.GEN_AI_RESPONSE_MODEL, F.GEN_AI_INPUT_TOKENS,
+                  F.GEN_AI_OUTPUT_TOKENS, F.GEN_AI_FINISH_REASONS, F.GEN_AI_REQUEST_MAX_TOKENS, F.GEN_AI_RESPONSE_ID):
+        assert field.path in registry, field.path
+    for name in (tracing.REQUEST_ID_ATTRIBUTE, tracing.ERROR_CODE_ATTRIBUTE, tracing.CACHED_MODEL_ATTRIBUTE):
+        assert name.startswith("llm_router.") and name not in registry
 
 
 def test_inference_span_has_genai_attributes(traced):
@@ -74,12 +82,14 @@ def test_inference_span_has_genai_attributes(traced):
 def test_inference_error_span(traced):
     provider, exporter = traced
     observer = TracingObserver(provider)
-    ctx = InferenceContext("llama-3-8b", "quick", "openai")
+    ctx = InferenceContext("llama-3-8b", "quick", "openai", attributes={"provider": "openai"})
     observer.on_start(ctx)
     observer.on_error(ctx, TimeoutError("no answer"))
     (span,) = exporter.get_finished_spans()
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes["error.type"] == "TimeoutError" and span.attributes["error.code"] == "backend_timeout"
+    assert span.attributes["error.type"] == "TimeoutError"
+    assert span.attributes["llm_router.error.code"] == "backend_timeout" and "error.code" not in span.attributes
+    assert span.attributes[GA.GEN_AI_PROVIDER_NAME] == "openai", "required on error spans too"
     assert [e.name for e in span.events] == ["exception"]
 
 
@@ -165,8 +175,8 @@ def test_example_router_request_logs_carry_the_exported_trace_id(traced):
     assert inference.parent.span_id == server.context.span_id
     (access,) = [e for e in sink.events(Stream.ACCESS) if leaf(e, "url.path") == "/api/generate"]
     assert leaf(access, "trace.id") == trace_id and leaf(access, "span.id") == format(server.context.span_id, "016x")
-    inference_lines = [e for e in sink.events() if leaf(e, "llm.inference.id")]
-    assert {leaf(e, "event.action") for e in inference_lines} >= {"inference_start", "inference_complete"}
+    inference_lines = [e for e in sink.events() if leaf(e, "llm_router.inference.id")]
+    assert {leaf(e, "event.action") for e in inference_lines} == {"inference_complete"}
     for line in inference_lines:
         assert leaf(line, "trace.id") == trace_id
         assert leaf(line, "span.id") == format(inference.context.span_id, "016x")
@@ -184,7 +194,7 @@ def test_example_router_failed_inference_is_logged_traced_and_counted(traced):
     (inference,) = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.CLIENT]
     assert leaf(error_line, "trace.id") == format(inference.context.trace_id, "032x")
     assert inference.status.status_code is StatusCode.ERROR
-    assert leaf(error_line, "error.grouping_key") and leaf(error_line, "error.stack_trace")
+    assert leaf(error_line, "llm_router.error.grouping_key") and leaf(error_line, "error.stack_trace")
 
 
 def test_otlp_http_export_reaches_a_local_receiver(monkeypatch):
