@@ -253,8 +253,10 @@ class StructuredLogger:
     # --- writer thread: build, redact ---------------------------------------------------------
     def _build(self, stream: Stream, record: Record) -> Event:
         level, message, action, kind, ts, pairs, extra, ids, request_id = record
-        event: Event = {"@timestamp": _timestamp(ts), "log.level": level, "message": redact_text(message),
-                        "ecs.version": F.ECS_VERSION}
+        event: Event = {}
+        for fld, value in ((F.TIMESTAMP, _timestamp(ts)), (F.LOG_LEVEL, level), (F.MESSAGE, redact_text(message)),
+                           (F.ECS_VERSION_FIELD, F.ECS_VERSION)):  # ecs-logging's order
+            put(event, fld, value)
         if extra:
             extra = self.redact(extra)
             for nested in ("log", "ecs"):  # ecs-logging: log.level and ecs.version only as dotted keys

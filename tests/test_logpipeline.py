@@ -180,3 +180,48 @@ def test_https_elasticsearch_verifies_with_the_mounted_ca():
               "logging": {"elasticsearchHosts": ["http://es:9200"]}}
     plain = dict(next(p for p in logstash.pipeline(Settings.from_config("dev", config)).outputs).options)
     assert "ssl_enabled" not in plain
+
+
+#: The seed's boundaries (issue 12): slow above 10000 ms, medium above 5000 ms, else fast.
+SEED_BOUNDARIES = {10_000: "medium", 10_001: "slow", 5_000: "fast", 5_001: "medium", 0: "fast", 60_000: "slow"}
+_BRANCH = re.compile(r"^\s*(?:\} else )?if (\S+) (>=|<=|>|<|==) ([\d.]+) \{$")
+_REPLACE = re.compile(r'replace => \{ "(\S+)" => "(\w+)" \}')
+
+
+def rendered_category(conf: str, latency_ms: float) -> str | None:
+    """Evaluate the rendered if / else if / else chain that sets the performance category
+    (no Logstash binary here: a reading of the generated text, not of the Python table)."""
+    ops = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__, "==": float.__eq__}
+    lines = conf.splitlines()
+    chain: list[tuple[str | None, float | None, str]] = []
+    for i, line in enumerate(lines):
+        branch = _BRANCH.match(line)
+        is_else = line.strip() == "} else {"
+        if (branch and branch.group(1) == F.INFERENCE_LATENCY_MS.ref) or (is_else and chain):
+            target = _REPLACE.search(" ".join(lines[i + 1:i + 4]))
+            assert target and target.group(1) == F.PERFORMANCE_CATEGORY.ref, lines[i:i + 4]
+            chain.append((branch.group(2), float(branch.group(3)), target.group(2)) if branch else
+                         (None, None, target.group(2)))
+            if is_else:
+                break
+    for op, threshold, category in chain:
+        if op is None or ops[op](float(latency_ms), threshold):
+            return category
+    return None
+
+
+@pytest.mark.parametrize(("latency_ms", "category"), sorted(SEED_BOUNDARIES.items()))
+def test_performance_category_boundaries_on_the_rendered_pipeline(settings, latency_ms, category):
+    conf = render.artifacts(settings)["logstash/pipeline/llm-router.conf"]
+    assert rendered_category(conf, latency_ms) == category
+
+
+@pytest.mark.parametrize(("latency_ms", "category"), sorted(SEED_BOUNDARIES.items()))
+def test_performance_category_boundaries_in_python(latency_ms, category):
+    assert F.performance_category(latency_ms) == category
+
+
+def test_filebeat_expands_dotted_keys():
+    """ecs-logging writes "log.level" and "ecs.version" as dotted keys: Filebeat expands them."""
+    (source,) = filebeat.filebeat_config(load_settings("prod"))["filebeat.inputs"]
+    assert source["processors"][0]["decode_json_fields"]["expand_keys"] is True
