@@ -26,7 +26,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,7 +45,7 @@ from app_instrumentation.events import (
 )
 from app_instrumentation.logs_fields import Action, Field, Stream, put
 from app_instrumentation.logs_writer import AsyncWriter, DropCallback, Event, FileSink, Sink, StreamSink, json_line
-from app_instrumentation.redaction import Redactor, redact_text
+from app_instrumentation.redaction import VALUE_HINT_RE, Redactor, redact_text
 from app_instrumentation.request_id import current_request_id
 from app_instrumentation.service import ServiceInfo
 from app_instrumentation.trace_context import SPAN_ATTRIBUTE, current_span, span_ids
@@ -58,6 +58,7 @@ STREAM_LEVEL_VARS = {
     Stream.APPLICATION: "LOG_LEVEL", Stream.ACCESS: "LOG_LEVEL_ACCESS", Stream.AUDIT: "LOG_LEVEL_AUDIT",
     Stream.ERROR: "LOG_LEVEL_ERROR", Stream.METRICS: "LOG_LEVEL_METRICS",
 }
+_may_hold_secret = VALUE_HINT_RE.search
 #: ecs-logging: these characters are replaced by ``_`` in ``labels`` keys.
 _LABEL_KEY_TABLE = str.maketrans({".": "_", "*": "_", "\\": "_"})
 
@@ -172,22 +173,77 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
     return base
 
 
+_second: tuple[int, str] = (0, "")
+
+
 def _timestamp(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2026-11-26T10:00:00.123Z``; the part up to the second is reused while the second lasts."""
+    global _second
+    whole = int(seconds)
+    cached = _second  # one read: another writer thread may replace it meanwhile
+    if cached[0] != whole:
+        cached = _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{int((seconds - whole) * 1000):03d}Z"
 
 
-def _redact_value(value: Any) -> Any:
-    if type(value) is str:
-        return redact_text(value)
-    if type(value) is list:
-        return [redact_text(v) if type(v) is str else v for v in value]
-    return value
+def _redact_list(values: list[Any]) -> list[Any]:
+    return [redact_text(v) if type(v) is str else v for v in values]
 
+
+def _fill(event: Event, layout: tuple[Field, ...], values: tuple[Any, ...], redact: bool = True) -> None:
+    """``put`` for many fields, inlined (it runs for every field of every line); string values
+    are redacted unless ``redact`` is False (values this module produced itself)."""
+    parents: tuple[str, ...] | None = None
+    node = event
+    for fld, value in zip(layout, values):
+        if value is None:
+            continue
+        if fld.parents is not parents:  # fields of one object share one parents tuple
+            parents, node = fld.parents, event
+            for part in parents:
+                child = node.get(part)
+                node = child if child is not None else node.setdefault(part, {})
+        if redact and fld.scrub:
+            if type(value) is str:
+                if _may_hold_secret(value):
+                    value = redact_text(value)
+            elif type(value) is list:
+                value = _redact_list(value)
+        node[fld.leaf] = value
+
+
+# Field layouts of the built-in events. The request path queues one tuple of values in this
+# order (a handful of objects for the garbage collector instead of one pair per field); the
+# writer thread zips them back together.
+HEAD = (F.TIMESTAMP, F.LOG_LEVEL, F.MESSAGE, F.ECS_VERSION_FIELD)  # ecs-logging's order
+TAIL = (F.LOG_LOGGER, F.EVENT_DATASET, F.EVENT_ACTION, F.EVENT_KIND, F.HTTP_REQUEST_ID, F.TRACE_ID, F.SPAN_ID)
+INFERENCE = (
+    F.INFERENCE_ID, F.INFERENCE_STRATEGY, F.INFERENCE_BACKEND, F.INFERENCE_STREAM, F.INFERENCE_PROMPT_LENGTH,
+    F.INFERENCE_PROMPT, F.GEN_AI_OPERATION, F.GEN_AI_REQUEST_MODEL, F.GEN_AI_SYSTEM, F.GEN_AI_REQUEST_MAX_TOKENS,
+    F.SERVER_ADDRESS, F.SERVER_PORT,
+)
+OUTCOME = (F.INFERENCE_SUCCESS, F.INFERENCE_LATENCY_MS, F.EVENT_DURATION, F.EVENT_OUTCOME)
+COMPLETION = (
+    F.GEN_AI_RESPONSE_MODEL, F.GEN_AI_RESPONSE_ID, F.GEN_AI_INPUT_TOKENS, F.GEN_AI_OUTPUT_TOKENS,
+    F.GEN_AI_FINISH_REASONS, F.INFERENCE_CACHED, F.INFERENCE_TTFT_MS, F.INFERENCE_COMPLETION,
+)
+ERROR = (F.ERROR_TYPE, F.ERROR_MESSAGE, F.ERROR_STACK_TRACE, F.ERROR_CODE, F.ERROR_GROUPING_KEY)
+ACCESS = (
+    F.HTTP_METHOD, F.URL_PATH, F.URL_QUERY, F.HTTP_VERSION, F.HTTP_STATUS, F.HTTP_REQUEST_BYTES, F.HTTP_RESPONSE_BYTES,
+    F.USER_AGENT, F.CLIENT_ADDRESS, F.EVENT_DURATION, F.EVENT_OUTCOME, F.EVENT_CATEGORY, F.EVENT_TYPE_ECS,
+)
+ACCESS_WITH_ID = (*ACCESS, F.HTTP_REQUEST_ID)
+MODEL = (F.MODEL_ID, F.MODEL_NAME, F.MODEL_FORMAT, F.MODEL_SIZE_BYTES, F.MODEL_LOAD_DURATION_MS)
+METRIC = (F.METRIC_NAME, F.METRIC_VALUE)
+BASE = (F.SERVICE_NAME, F.SERVICE_VERSION, F.SERVICE_ENVIRONMENT, F.HOST_HOSTNAME, F.PROCESS_PID)
+_WEB, _ACCESS = ["web"], ["access"]  # shared, never mutated
+_COMPLETE_LAYOUT = (*INFERENCE, *OUTCOME, *COMPLETION)
+_ERROR_LAYOUT = (*INFERENCE, *OUTCOME, *ERROR)
 
 #: What the request path queues: everything needed to build the line later on the writer thread.
-#: (level, message, action, kind, unix seconds, declared fields, caller fields, span or ids, request id)
-Record = tuple[str, str, Action, str, float, tuple[tuple[Field, Any], ...], Mapping[str, Any] | None, Any, str | None]
-Pairs = tuple[tuple[Field, Any], ...]
+#: (level, message, action, kind, unix seconds, field layout, values, caller fields, span or ids, request id)
+Record = tuple[str, str, Action, str, float, tuple[Field, ...], tuple[Any, ...], Mapping[str, Any] | None, Any,
+               str | None]
 
 
 class StructuredLogger:
@@ -198,11 +254,9 @@ class StructuredLogger:
         self.redact = Redactor(self.config.redact_keys)
         self._threshold = {s: LEVELS[self.config.level_of(s)] for s in Stream}
         c = self.config
-        self._base: Pairs = (
-            (F.SERVICE_NAME, c.service_name), (F.SERVICE_VERSION, c.service_version),
-            (F.SERVICE_ENVIRONMENT, c.environment), (F.HOST_HOSTNAME, socket.gethostname()),
-            (F.PROCESS_PID, os.getpid()),
-        )
+        self._base = (c.service_name, c.service_version, c.environment, socket.gethostname(), os.getpid())
+        self._static: Event = {}
+        _fill(self._static, BASE, self._base, redact=False)
         fallback_reason = None
         if sink is None:
             sink, fallback_reason = self._default_sink()
@@ -224,10 +278,10 @@ class StructuredLogger:
         return LEVELS[level] >= self._threshold[stream]
 
     def _submit(
-        self, stream: Stream, level: str, message: str, action: Action, pairs: Pairs = (),
-        extra: Mapping[str, Any] | None = None, kind: str = "event", ids: Any = None,
+        self, stream: Stream, level: str, message: str, action: Action, layout: tuple[Field, ...] = (),
+        values: tuple[Any, ...] = (), extra: Mapping[str, Any] | None = None, kind: str = "event", ids: Any = None,
     ) -> bool:
-        record: Record = (level, message, action, kind, time.time(), pairs, extra,
+        record: Record = (level, message, action, kind, time.time(), layout, values, extra,
                           ids if ids is not None else current_span(), current_request_id())
         return self.writer.submit(stream, record)
 
@@ -248,41 +302,40 @@ class StructuredLogger:
         """
         if LEVELS[level] < self._threshold[stream]:
             return False
-        return self._submit(stream, level, message, action, (), _deep_merge({}, fields) if fields else None, kind, ids)
+        return self._submit(stream, level, message, action, extra=_deep_merge({}, fields) if fields else None,
+                            kind=kind, ids=ids)
 
     # --- writer thread: build, redact ---------------------------------------------------------
     def _build(self, stream: Stream, record: Record) -> Event:
-        level, message, action, kind, ts, pairs, extra, ids, request_id = record
+        level, message, action, kind, ts, layout, values, extra, ids, request_id = record
         event: Event = {}
-        for fld, value in ((F.TIMESTAMP, _timestamp(ts)), (F.LOG_LEVEL, level), (F.MESSAGE, redact_text(message)),
-                           (F.ECS_VERSION_FIELD, F.ECS_VERSION)):  # ecs-logging's order
-            put(event, fld, value)
+        _fill(event, HEAD, (_timestamp(ts), level, message, F.ECS_VERSION))
         if extra:
-            extra = self.redact(extra)
-            for nested in ("log", "ecs"):  # ecs-logging: log.level and ecs.version only as dotted keys
-                if isinstance(extra.get(nested), dict):
-                    extra[nested] = {k: v for k, v in extra[nested].items() if k not in ("level", "version")}
-            for key in ("@timestamp", "log.level", "message", "ecs.version"):
-                extra.pop(key, None)
-            labels = extra.get("labels")
-            if isinstance(labels, dict):
-                extra["labels"] = {str(k).translate(_LABEL_KEY_TABLE): v if isinstance(v, str) else str(v)
-                                   for k, v in labels.items()}
-            event.update(extra)
+            event.update(self._caller_fields(extra))
+        _fill(event, layout, values)
+        if extra:  # caller objects may share a key with the base: merge, the base wins
+            _fill(event, BASE, self._base, redact=False)
+        else:  # read-only objects shared by every line
+            event.update(self._static)
         dataset = stream.dataset
-        for fld, value in pairs:
-            put(event, fld, _redact_value(value))
-        for fld, value in (
-            *self._base,
-            (F.LOG_LOGGER, dataset), (F.EVENT_DATASET, dataset), (F.EVENT_ACTION, action.value), (F.EVENT_KIND, kind),
-            (F.HTTP_REQUEST_ID, request_id),
-        ):
-            put(event, fld, value)
         trace_ids = ids if isinstance(ids, tuple) else span_ids(ids)
-        if trace_ids is not None:
-            put(event, F.TRACE_ID, trace_ids[0])
-            put(event, F.SPAN_ID, trace_ids[1])
+        _fill(event, TAIL, (dataset, dataset, action.value, kind, request_id, trace_ids and trace_ids[0],
+                            trace_ids and trace_ids[1]), redact=False)
         return event
+
+    def _caller_fields(self, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """Caller-supplied fields, redacted (keys and values), without ecs-logging's own keys."""
+        fields: dict[str, Any] = self.redact(extra)
+        for nested in ("log", "ecs"):  # ecs-logging: log.level and ecs.version only as dotted keys
+            if isinstance(fields.get(nested), dict):
+                fields[nested] = {k: v for k, v in fields[nested].items() if k not in ("level", "version")}
+        for key in ("@timestamp", "log.level", "message", "ecs.version"):
+            fields.pop(key, None)
+        labels = fields.get("labels")
+        if isinstance(labels, dict):
+            fields["labels"] = {str(k).translate(_LABEL_KEY_TABLE): v if isinstance(v, str) else str(v)
+                                for k, v in labels.items()}
+        return fields
 
     def flush(self, timeout: float | None = None) -> bool:
         return self.writer.flush(timeout)
@@ -300,7 +353,7 @@ class StructuredLogger:
         """The last word goes to stderr: stdout may be the very thing that is broken or stuck."""
         labels = {str(k): str(v) for k, v in sorted(self.writer.dropped.items())}
         record: Record = (
-            "warn", "Log events dropped", Action.LOG, "event", time.time(), ((F.LOG_EVENTS_DROPPED, lost),),
+            "warn", "Log events dropped", Action.LOG, "event", time.time(), (F.LOG_EVENTS_DROPPED,), (lost,),
             {"labels": labels}, None, None,
         )
         try:
@@ -322,11 +375,9 @@ class StructuredLogger:
     def warn(self, message: str, fields: Mapping[str, Any] | None = None) -> bool:
         return self.emit(Stream.APPLICATION, "warn", message, Action.LOG, fields)
 
-    def _error_pairs(self, exc: BaseException, error_code: str | None) -> Pairs:
-        return (
-            (F.ERROR_TYPE, qualified_name(exc)), (F.ERROR_MESSAGE, str(exc)), (F.ERROR_STACK_TRACE, stack_trace(exc)),
-            (F.ERROR_CODE, error_code or classify(exc)), (F.ERROR_GROUPING_KEY, fingerprint(exc)),
-        )
+    @staticmethod
+    def _error_values(exc: BaseException, error_code: str | None) -> tuple[Any, ...]:
+        return (qualified_name(exc), str(exc), stack_trace(exc), error_code or classify(exc), fingerprint(exc))
 
     def error(
         self,
@@ -339,10 +390,10 @@ class StructuredLogger:
     ) -> bool:
         if LEVELS["error"] < self._threshold[Stream.ERROR]:
             return False
-        pairs = self._error_pairs(exc, error_code) if exc is not None else ()
+        values = (*self._error_values(exc, error_code), "failure") if exc is not None else (None,) * len(ERROR) + (
+            "failure",)
         extra = _deep_merge({}, fields) if fields else None
-        return self._submit(Stream.ERROR, "error", message, action, (*pairs, (F.EVENT_OUTCOME, "failure")), extra,
-                            ids=ids)
+        return self._submit(Stream.ERROR, "error", message, action, (*ERROR, F.EVENT_OUTCOME), values, extra, ids=ids)
 
     # --- access / audit / metrics streams --------------------------------------------------
     def access(
@@ -361,17 +412,14 @@ class StructuredLogger:
     ) -> bool:
         if LEVELS["info"] < self._threshold[Stream.ACCESS]:
             return False
-        pairs: Pairs = (
-            (F.HTTP_METHOD, method), (F.URL_PATH, path), (F.URL_QUERY, query or None),
-            (F.HTTP_VERSION, http_version or None), (F.HTTP_STATUS, status_code), (F.HTTP_REQUEST_BYTES, request_bytes),
-            (F.HTTP_RESPONSE_BYTES, response_bytes), (F.USER_AGENT, user_agent), (F.CLIENT_ADDRESS, client_address),
-            (F.EVENT_DURATION, int(duration_seconds * 1e9)),
-            (F.EVENT_OUTCOME, "failure" if status_code >= 500 else "success"),
-            (F.EVENT_CATEGORY, ["web"]), (F.EVENT_TYPE_ECS, ["access"]),
+        values = (
+            method, path, query or None, http_version or None, status_code, request_bytes, response_bytes, user_agent,
+            client_address, int(duration_seconds * 1e9), "failure" if status_code >= 500 else "success", _WEB, _ACCESS,
         )
+        layout = ACCESS
         if request_id is not None and request_id != current_request_id():
-            pairs = (*pairs, (F.HTTP_REQUEST_ID, request_id))
-        return self._submit(Stream.ACCESS, "info", f"{method} {path} {status_code}", Action.HTTP_REQUEST, pairs)
+            layout, values = ACCESS_WITH_ID, (*values, request_id)
+        return self._submit(Stream.ACCESS, "info", f"{method} {path} {status_code}", Action.HTTP_REQUEST, layout, values)
 
     def audit(
         self, action: Action, fields: Mapping[str, Any] | None = None, ids: tuple[str, str] | None = None
@@ -389,8 +437,8 @@ class StructuredLogger:
         if LEVELS["info"] < self._threshold[Stream.METRICS]:
             return False
         extra = _deep_merge({"labels": {k: str(v) for k, v in (labels or {}).items()}}, fields or {})
-        pairs: Pairs = ((F.METRIC_NAME, name), (F.METRIC_VALUE, float(value)))
-        return self._submit(Stream.METRICS, "info", f"Metric: {name}", Action.METRIC, pairs, extra, "metric", ids)
+        return self._submit(Stream.METRICS, "info", f"Metric: {name}", Action.METRIC, METRIC, (name, float(value)),
+                            extra, "metric", ids)
 
     # --- lifecycle ------------------------------------------------------------------------------
     def application_started(self) -> bool:
@@ -402,27 +450,25 @@ class StructuredLogger:
             if self.enabled(Stream.APPLICATION, "info") else False
 
     # --- the seed's LLM events (and the InferenceObserver protocol) ----------------------------
-    def _inference(self, ctx: InferenceContext, backend: str) -> Pairs:
+    def _inference(self, ctx: InferenceContext, backend: str) -> tuple[Any, ...]:
+        """Values of the INFERENCE layout."""
         attrs = ctx.attributes
         server = attrs.get(SERVER_ATTRIBUTE)
         prompt = attrs.get(PROMPT_ATTRIBUTE)
-        captured = self.config.capture_prompts and isinstance(prompt, str)
+        is_text = isinstance(prompt, str)
         return (
-            (F.INFERENCE_ID, ctx.request_id), (F.INFERENCE_STRATEGY, ctx.strategy), (F.INFERENCE_BACKEND, backend or None),
-            (F.INFERENCE_STREAM, ctx.stream), (F.GEN_AI_OPERATION, OPERATION_NAME), (F.GEN_AI_REQUEST_MODEL, ctx.model),
-            (F.GEN_AI_SYSTEM, None if attrs.get(CACHE_HIT_ATTRIBUTE) else (attrs.get(PROVIDER_ATTRIBUTE) or None)),
-            (F.GEN_AI_REQUEST_MAX_TOKENS, ctx.max_tokens or None),
-            (F.SERVER_ADDRESS, server[0] if server else None), (F.SERVER_PORT, server[1] if server else None),
-            (F.INFERENCE_PROMPT_LENGTH, len(prompt) if isinstance(prompt, str) else None),
-            (F.INFERENCE_PROMPT, truncate(prompt, self.config.prompt_max_chars) if captured else None),
+            ctx.request_id, ctx.strategy, backend or None, ctx.stream, len(prompt) if is_text else None,
+            truncate(prompt, self.config.prompt_max_chars) if is_text and self.config.capture_prompts else None,
+            OPERATION_NAME, ctx.model,
+            None if attrs.get(CACHE_HIT_ATTRIBUTE) else (attrs.get(PROVIDER_ATTRIBUTE) or None),
+            ctx.max_tokens or None, server[0] if server else None, server[1] if server else None,
         )
 
     @staticmethod
-    def _outcome(success: bool, duration_seconds: float) -> Pairs:
-        return (
-            (F.INFERENCE_SUCCESS, success), (F.INFERENCE_LATENCY_MS, round(duration_seconds * 1000, 3)),
-            (F.EVENT_DURATION, int(duration_seconds * 1e9)), (F.EVENT_OUTCOME, "success" if success else "failure"),
-        )
+    def _outcome(success: bool, duration_seconds: float) -> tuple[Any, ...]:
+        """Values of the OUTCOME layout."""
+        return (success, round(duration_seconds * 1000, 3), int(duration_seconds * 1e9),
+                "success" if success else "failure")
 
     @staticmethod
     def _span(ctx: InferenceContext) -> Any:
@@ -431,54 +477,46 @@ class StructuredLogger:
 
     def inference_start(self, ctx: InferenceContext) -> None:
         if LEVELS["debug"] >= self._threshold[Stream.APPLICATION]:
-            self._submit(Stream.APPLICATION, "debug", "Inference started", Action.INFERENCE_START,
+            self._submit(Stream.APPLICATION, "debug", "Inference started", Action.INFERENCE_START, INFERENCE,
                          self._inference(ctx, ctx.backend), ids=self._span(ctx))
 
     def inference_complete(self, ctx: InferenceContext, result: InferenceResult) -> None:
         if LEVELS["info"] < self._threshold[Stream.APPLICATION]:
             return
         completion = ctx.attributes.get(COMPLETION_ATTRIBUTE)
-        pairs = (
+        ttft = result.ttft_seconds
+        values = (
             *self._inference(ctx, result.backend), *self._outcome(True, result.duration_seconds),
-            (F.GEN_AI_RESPONSE_MODEL, result.model), (F.GEN_AI_RESPONSE_ID, result.response_id),
-            (F.GEN_AI_INPUT_TOKENS, result.prompt_tokens or ctx.prompt_tokens),
-            (F.GEN_AI_OUTPUT_TOKENS, result.output_tokens),
-            (F.GEN_AI_FINISH_REASONS, [result.finish_reason] if result.finish_reason else None),
-            (F.INFERENCE_CACHED, result.cached),
-            (F.INFERENCE_TTFT_MS, round(result.ttft_seconds * 1000, 3) if result.ttft_seconds is not None else None),
-            (F.INFERENCE_COMPLETION, truncate(completion, self.config.prompt_max_chars)
-             if self.config.capture_prompts and isinstance(completion, str) else None),
+            result.model, result.response_id, result.prompt_tokens or ctx.prompt_tokens, result.output_tokens,
+            [result.finish_reason] if result.finish_reason else None, result.cached,
+            round(ttft * 1000, 3) if ttft is not None else None,
+            truncate(completion, self.config.prompt_max_chars)
+            if self.config.capture_prompts and isinstance(completion, str) else None,
         )
-        self._submit(Stream.APPLICATION, "info", "Inference completed", Action.INFERENCE_COMPLETE, pairs,
-                     ids=self._span(ctx))
+        self._submit(Stream.APPLICATION, "info", "Inference completed", Action.INFERENCE_COMPLETE, _COMPLETE_LAYOUT,
+                     values, ids=self._span(ctx))
 
     def inference_error(self, ctx: InferenceContext, exc: BaseException) -> None:
         if LEVELS["error"] < self._threshold[Stream.ERROR]:
             return
-        pairs = (
-            *self._inference(ctx, ctx.backend), *self._outcome(False, ctx.elapsed()),
-            *self._error_pairs(exc, classify(exc, INFERENCE_ERROR)),
-        )
-        self._submit(Stream.ERROR, "error", "Inference failed", Action.INFERENCE_ERROR, pairs, ids=self._span(ctx))
+        values = (*self._inference(ctx, ctx.backend), *self._outcome(False, ctx.elapsed()),
+                  *self._error_values(exc, classify(exc, INFERENCE_ERROR)))
+        self._submit(Stream.ERROR, "error", "Inference failed", Action.INFERENCE_ERROR, _ERROR_LAYOUT, values,
+                     ids=self._span(ctx))
 
-    @staticmethod
-    def _model(model: ModelInfo) -> Pairs:
-        return (
-            (F.MODEL_ID, model.id), (F.MODEL_NAME, model.name), (F.MODEL_FORMAT, model.format or None),
-            (F.MODEL_SIZE_BYTES, None if model.size_bytes is None else int(model.size_bytes)),
-        )
-
-    def _model_event(self, message: str, action: Action, pairs: Pairs) -> None:
+    def _model_event(self, message: str, action: Action, model: ModelInfo, load_seconds: float | None) -> None:
+        values = (model.id, model.name, model.format or None,
+                  None if model.size_bytes is None else int(model.size_bytes),
+                  None if load_seconds is None else round(load_seconds * 1000, 3))
         for stream, text in ((Stream.APPLICATION, message), (Stream.AUDIT, f"Audit: {action.value}")):
             if self.enabled(stream, "info"):
-                self._submit(stream, "info", text, action, pairs)
+                self._submit(stream, "info", text, action, MODEL, values)
 
     def model_load(self, model: ModelInfo, duration_seconds: float) -> None:
-        self._model_event("Model loaded", Action.MODEL_LOAD,
-                          (*self._model(model), (F.MODEL_LOAD_DURATION_MS, round(duration_seconds * 1000, 3))))
+        self._model_event("Model loaded", Action.MODEL_LOAD, model, duration_seconds)
 
     def model_unload(self, model: ModelInfo) -> None:
-        self._model_event("Model unloaded", Action.MODEL_UNLOAD, self._model(model))
+        self._model_event("Model unloaded", Action.MODEL_UNLOAD, model, None)
 
     def on_model_loaded(self, event: ModelEvent) -> None:
         self.model_load(ModelInfo(event.name, event.name, event.format, event.size_bytes), event.load_seconds or 0.0)

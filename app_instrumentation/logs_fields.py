@@ -17,7 +17,7 @@ equivalent of OpenTelemetry's ``gen_ai.provider.name``, which spans use); the ot
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,6 +27,7 @@ ECS_VERSION = "9.4.0"
 DATASET_PREFIX = "llm_router"
 #: The router's own fields live under this top-level key.
 NAMESPACE = "llm_router"
+_PARENTS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 class Stream(StrEnum):
@@ -68,10 +69,24 @@ class Field:
     pipeline: bool = False
     #: ecs-logging: written as one top-level dotted key (``"log.level": "info"``), not nested.
     top_level: bool = False
+    #: String values are redacted before writing; False only for values the instrumentation
+    #: produces itself (ids, enumerations, class names), which cannot carry a credential.
+    scrub: bool = True
 
-    @functools.cached_property
-    def parts(self) -> tuple[str, ...]:
-        return tuple(self.path.split("."))
+    def __post_init__(self) -> None:
+        # Plain attributes, not properties: the log writer reads them for every field of every line.
+        # Fields under the same object share one ``parents`` tuple, so the writer can tell by
+        # identity that the next field goes into the object it just filled.
+        parts = tuple(self.path.split("."))
+        parents = _PARENTS.setdefault(() if self.top_level else parts[:-1], () if self.top_level else parts[:-1])
+        object.__setattr__(self, "parts", parts)
+        object.__setattr__(self, "parents", parents)
+        object.__setattr__(self, "leaf", self.path if self.top_level else parts[-1])
+
+    parts: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False, default=())
+    #: Where ``put`` nests the value: ``parents`` objects, then the ``leaf`` key.
+    parents: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False, default=())
+    leaf: str = dataclasses.field(init=False, repr=False, compare=False, default="")
 
     @property
     def ref(self) -> str:
@@ -84,61 +99,62 @@ class Field:
         return self.parts[0] == NAMESPACE
 
 
-def _f(path: str, type_: str, array: bool = False, pipeline: bool = False, top_level: bool = False) -> Field:
-    return Field(path, type_, array, pipeline, top_level)
+def _f(path: str, type_: str, array: bool = False, pipeline: bool = False, top_level: bool = False,
+       scrub: bool = True) -> Field:
+    return Field(path, type_, array, pipeline, top_level, scrub)
 
 
-def _ours(path: str, type_: str, pipeline: bool = False) -> Field:
-    return _f(f"{NAMESPACE}.{path}", type_, pipeline=pipeline)
+def _ours(path: str, type_: str, pipeline: bool = False, scrub: bool = True) -> Field:
+    return _f(f"{NAMESPACE}.{path}", type_, pipeline=pipeline, scrub=scrub)
 
 
 # --- base fields on every line ---------------------------------------------------------
 TIMESTAMP = _f("@timestamp", "date")
-LOG_LEVEL = _f("log.level", "keyword", top_level=True)
-LOG_LOGGER = _f("log.logger", "keyword")
+LOG_LEVEL = _f("log.level", "keyword", top_level=True, scrub=False)
+LOG_LOGGER = _f("log.logger", "keyword", scrub=False)
 MESSAGE = _f("message", "match_only_text")
-ECS_VERSION_FIELD = _f("ecs.version", "keyword", top_level=True)
+ECS_VERSION_FIELD = _f("ecs.version", "keyword", top_level=True, scrub=False)
 SERVICE_NAME = _f("service.name", "keyword")
 SERVICE_VERSION = _f("service.version", "keyword")
 SERVICE_ENVIRONMENT = _f("service.environment", "keyword")
 HOST_HOSTNAME = _f("host.hostname", "keyword")
 PROCESS_PID = _f("process.pid", "long")
-EVENT_DATASET = _f("event.dataset", "keyword")
-EVENT_ACTION = _f("event.action", "keyword")
-EVENT_KIND = _f("event.kind", "keyword")
-EVENT_CATEGORY = _f("event.category", "keyword", array=True)
-EVENT_TYPE_ECS = _f("event.type", "keyword", array=True)
-EVENT_OUTCOME = _f("event.outcome", "keyword")
+EVENT_DATASET = _f("event.dataset", "keyword", scrub=False)
+EVENT_ACTION = _f("event.action", "keyword", scrub=False)
+EVENT_KIND = _f("event.kind", "keyword", scrub=False)
+EVENT_CATEGORY = _f("event.category", "keyword", array=True, scrub=False)
+EVENT_TYPE_ECS = _f("event.type", "keyword", array=True, scrub=False)
+EVENT_OUTCOME = _f("event.outcome", "keyword", scrub=False)
 #: ECS: nanoseconds.
 EVENT_DURATION = _f("event.duration", "long")
-TRACE_ID = _f("trace.id", "keyword")
-SPAN_ID = _f("span.id", "keyword")
+TRACE_ID = _f("trace.id", "keyword", scrub=False)
+SPAN_ID = _f("span.id", "keyword", scrub=False)
 LABELS = _f("labels", "object")
 #: The request's ``x-request-id`` (accepted or generated), on every line written while serving it.
-HTTP_REQUEST_ID = _f("http.request.id", "keyword")
+HTTP_REQUEST_ID = _f("http.request.id", "keyword", scrub=False)
 
 # --- errors ------------------------------------------------------------------------------
-ERROR_TYPE = _f("error.type", "keyword")
+ERROR_TYPE = _f("error.type", "keyword", scrub=False)
 ERROR_MESSAGE = _f("error.message", "match_only_text")
 ERROR_STACK_TRACE = _f("error.stack_trace", "wildcard")
 #: One of catalog.ERROR_TYPES (the errors_total{type} label value).
-ERROR_CODE = _f("error.code", "keyword")
+ERROR_CODE = _f("error.code", "keyword", scrub=False)
 #: Stable fingerprint: same exception site, same key (not an ECS field: ours).
-ERROR_GROUPING_KEY = _ours("error.grouping_key", "keyword")
+ERROR_GROUPING_KEY = _ours("error.grouping_key", "keyword", scrub=False)
 
 # --- HTTP access ----------------------------------------------------------------------
-HTTP_METHOD = _f("http.request.method", "keyword")
+HTTP_METHOD = _f("http.request.method", "keyword", scrub=False)
 HTTP_REQUEST_BYTES = _f("http.request.body.bytes", "long")
 HTTP_STATUS = _f("http.response.status_code", "long")
 HTTP_RESPONSE_BYTES = _f("http.response.body.bytes", "long")
-HTTP_VERSION = _f("http.version", "keyword")
+HTTP_VERSION = _f("http.version", "keyword", scrub=False)
 URL_PATH = _f("url.path", "wildcard")
 URL_QUERY = _f("url.query", "keyword")
 USER_AGENT = _f("user_agent.original", "keyword")
-CLIENT_ADDRESS = _f("client.address", "keyword")
+CLIENT_ADDRESS = _f("client.address", "keyword", scrub=False)
 
 # --- GenAI (ECS 9.x gen_ai field set, aligned with the OpenTelemetry GenAI conventions) ----
-GEN_AI_OPERATION = _f("gen_ai.operation.name", "keyword")
+GEN_AI_OPERATION = _f("gen_ai.operation.name", "keyword", scrub=False)
 #: ECS 9.4's name for the provider (``gen_ai.provider.name`` on spans).
 GEN_AI_SYSTEM = _f("gen_ai.system", "keyword")
 GEN_AI_REQUEST_MODEL = _f("gen_ai.request.model", "keyword")
@@ -154,8 +170,8 @@ SERVER_ADDRESS = _f("server.address", "keyword")
 SERVER_PORT = _f("server.port", "long")
 
 # --- the router's own fields (the seed's inference/model objects) ------------------------
-INFERENCE_ID = _ours("inference.id", "keyword")
-INFERENCE_STRATEGY = _ours("inference.strategy", "keyword")
+INFERENCE_ID = _ours("inference.id", "keyword", scrub=False)
+INFERENCE_STRATEGY = _ours("inference.strategy", "keyword", scrub=False)
 INFERENCE_BACKEND = _ours("inference.backend", "keyword")
 INFERENCE_CACHED = _ours("inference.cached", "boolean")
 INFERENCE_STREAM = _ours("inference.stream", "boolean")
@@ -172,7 +188,7 @@ MODEL_NAME = _ours("model.name", "keyword")
 MODEL_FORMAT = _ours("model.format", "keyword")
 MODEL_SIZE_BYTES = _ours("model.size_bytes", "long")
 MODEL_LOAD_DURATION_MS = _ours("model.load_duration_ms", "double")
-METRIC_NAME = _ours("metric.name", "keyword")
+METRIC_NAME = _ours("metric.name", "keyword", scrub=False)
 METRIC_VALUE = _ours("metric.value", "double")
 #: Log events lost (queue full, broken or stuck output), on the writer's last line, written to stderr.
 LOG_EVENTS_DROPPED = _ours("log.events_dropped", "long")
@@ -210,14 +226,13 @@ def put(event: dict[str, object], field: Field, value: object) -> None:
     (ECS: absent, not null)."""
     if value is None:
         return
-    if field.top_level:
-        event[field.path] = value
-        return
     node = event
-    *parents, leaf = field.parts
-    for part in parents:
-        node = node.setdefault(part, {})  # type: ignore[assignment]
-    node[leaf] = value
+    for part in field.parents:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        node = child  # type: ignore[assignment]
+    node[field.leaf] = value
 
 
 def get(event: dict[str, object], field: Field) -> object:

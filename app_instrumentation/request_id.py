@@ -8,8 +8,9 @@ cannot inject text into log lines or blow up their size.
 
 from __future__ import annotations
 
+import os
+import random
 import re
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -17,6 +18,11 @@ from typing import Any
 HEADER = b"x-request-id"
 _VALID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _current: ContextVar[str | None] = ContextVar("llm_router_request_id", default=None)
+#: Its own generator (seeded from the OS), so seeding the global one cannot make ids repeat;
+#: re-seeded in forked workers (gunicorn), which would otherwise generate the parent's sequence.
+_generator = random.Random()
+_random_bits = _generator.getrandbits
+os.register_at_fork(after_in_child=_generator.seed)
 
 
 def current_request_id() -> str | None:
@@ -25,9 +31,11 @@ def current_request_id() -> str | None:
 
 
 def accept_or_generate(value: bytes | None) -> str:
+    """The client's id when it is a valid token, else 32 random hex digits (an id, not a secret:
+    the fast non-cryptographic generator will do)."""
     if value is not None and _VALID.fullmatch(value):
         return value.decode("ascii")
-    return uuid.uuid4().hex
+    return f"{_random_bits(128):032x}"
 
 
 class RequestIdMiddleware:

@@ -59,6 +59,17 @@ class SC:
 
 #: False without the tracing extra: no spans, no trace ids, logs still work.
 AVAILABLE = trace is not None
+_propagated: tuple[Any, frozenset[str]] = (None, frozenset())
+
+
+def _propagated_headers() -> frozenset[str]:
+    """Header names the global propagators read (W3C traceparent/tracestate, baggage), cached per
+    propagator object (an application may install another one after import)."""
+    global _propagated
+    textmap = propagate.get_global_textmap()
+    if _propagated[0] is not textmap:
+        _propagated = (textmap, frozenset(textmap.fields))
+    return _propagated[1]
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -126,6 +137,8 @@ ERROR_CODE_ATTRIBUTE = f"{F.NAMESPACE}.error.code"
 CACHED_MODEL_ATTRIBUTE = f"{F.NAMESPACE}.inference.model"
 #: ``gen_ai.provider.name`` is required on a model-call span; when the router names none.
 UNKNOWN_PROVIDER = "_OTHER"
+#: ``InferenceContext.attributes`` key: the backend the span was started for.
+STARTED_BACKEND = "otel.started_backend"
 
 
 def _provider(ctx: InferenceContext) -> str:
@@ -173,6 +186,7 @@ class TracingObserver:
             if ctx.stream:  # conditionally required: if and only if the request is streaming
                 attributes[GA.GEN_AI_REQUEST_STREAM] = True
             name, kind = f"{self.operation} {ctx.model}", SpanKind.CLIENT
+            ctx.attributes[STARTED_BACKEND] = ctx.backend
         # Not made current: the router may complete the inference in another task (streaming),
         # where detaching a context token fails. The span travels on the context instead.
         ctx.attributes[SPAN_ATTRIBUTE] = self.tracer.start_span(name, kind=kind, attributes=attributes)
@@ -188,14 +202,14 @@ class TracingObserver:
             return
         if not ctx.attributes.get(CACHE_HIT_ATTRIBUTE):
             attributes: dict[str, Any] = {
-                GA.GEN_AI_PROVIDER_NAME: _provider(ctx),
                 GA.GEN_AI_RESPONSE_MODEL: result.model,
                 GA.GEN_AI_USAGE_INPUT_TOKENS: result.prompt_tokens or ctx.prompt_tokens,
                 GA.GEN_AI_USAGE_OUTPUT_TOKENS: result.output_tokens,
                 GA.GEN_AI_RESPONSE_FINISH_REASONS: [result.finish_reason],
                 F.INFERENCE_BACKEND.path: result.backend,
-                **_server(ctx),
             }
+            if result.backend != ctx.attributes.get(STARTED_BACKEND):  # a fallback: describe who answered
+                attributes.update({GA.GEN_AI_PROVIDER_NAME: _provider(ctx), **_server(ctx)})
             if result.response_id:
                 attributes[GA.GEN_AI_RESPONSE_ID] = result.response_id
             if ctx.stream and result.ttft_seconds is not None:
@@ -250,8 +264,15 @@ class TracingMiddleware:
             attributes[REQUEST_ID_ATTRIBUTE] = request_id
         if scope.get("client"):
             attributes["client.address"] = scope["client"][0]
+        # http.route is known from the path: set it (and the span name) at start, for samplers.
+        route = self.routes.match(scope.get("path", "")) if self.routes is not None else UNKNOWN_ROUTE
+        if route != UNKNOWN_ROUTE:
+            attributes["http.route"] = route
+        # Most requests carry no trace context: skip the propagators' parsing then.
+        context = propagate.extract(headers) if not _propagated_headers().isdisjoint(headers) else None
         span = self.tracer.start_span(
-            method, context=propagate.extract(headers), kind=SpanKind.SERVER, attributes=attributes
+            method if route == UNKNOWN_ROUTE else f"{method} {route}", context=context,
+            kind=SpanKind.SERVER, attributes=attributes,
         )
         # Outer middleware (HTTP metrics) observes after the span ended: leave it in the scope.
         scope.setdefault("state", {})[SPAN_ATTRIBUTE] = span
@@ -271,16 +292,14 @@ class TracingMiddleware:
             span.set_status(StatusCode.ERROR)
             raise
         finally:
-            self._finish(span, scope, method, status.get("code"))
+            self._finish(span, status.get("code"))
 
-    def _finish(self, span: Any, scope: Mapping[str, Any], method: str, code: int | None) -> None:
-        route = self.routes.match(scope.get("path", "")) if self.routes is not None else UNKNOWN_ROUTE
-        if route != UNKNOWN_ROUTE:
-            span.set_attribute("http.route", route)
-            span.update_name(f"{method} {route}")
+    @staticmethod
+    def _finish(span: Any, code: int | None) -> None:
         if code is not None:
-            span.set_attribute("http.response.status_code", code)
             if code >= 500:
-                span.set_attribute(SC.ERROR_TYPE, str(code))
+                span.set_attributes({"http.response.status_code": code, SC.ERROR_TYPE: str(code)})
                 span.set_status(StatusCode.ERROR)
+            else:
+                span.set_attribute("http.response.status_code", code)
         span.end()
