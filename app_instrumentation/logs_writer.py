@@ -178,6 +178,8 @@ BATCH_SIZE = 512
 WRITE_INTERVAL = 0.1
 #: ...and as soon as this many records wait.
 HIGH_WATER = 1024
+#: Events per sink write (about 64 KiB of JSON lines: one pipe buffer).
+WRITE_GROUP = 64
 #: At interpreter exit, how long a stuck sink may delay the exit.
 EXIT_FLUSH_SECONDS = 5.0
 
@@ -262,45 +264,54 @@ class AsyncWriter:
                     break
 
     def _write(self, batch: list[tuple[Stream, Any]]) -> None:
-        """Write one batch; every event of it ends up written or counted as dropped."""
+        """Write one batch, WRITE_GROUP events per sink call; each event ends up settled as written
+        or as dropped right after its group (a stuck sink leaves at most one group unsettled)."""
         events: list[tuple[Stream, Event]] = []
-        lost: Counter[str] = Counter()
+        unformattable: Counter[str] = Counter()
         for stream, record in batch:
             try:
                 events.append((stream, self.prepare(stream, record) if self.prepare is not None else record))
             except Exception as exc:  # noqa: BLE001 - one unformattable record must not stop the writer
-                lost[stream] += 1
+                unformattable[stream] += 1
                 self._report_write_failure(exc)
+        if unformattable:
+            self._settle(Counter(), unformattable)
+        for start in range(0, len(events), WRITE_GROUP):
+            group = events[start:start + WRITE_GROUP]
+            done = self._write_group(group)
+            lost = Counter(stream for stream, _ in group)
+            lost.subtract(done)
+            self._settle(done, +lost)
+
+    def _write_group(self, group: list[tuple[Stream, Event]]) -> Counter[str]:
+        """The streams of the events written (the rest of the group is lost)."""
         done: Counter[str] = Counter()
         write_batch = getattr(self.sink, "write_batch", None)
         try:
             if self._abandoned:
                 raise TimeoutError("shutdown deadline passed")
-            if write_batch is not None:  # one write: all of the batch is out, or none of it counts
-                write_batch(events)
-                done.update(stream for stream, _ in events)
-            else:
-                for stream, event in events:
-                    try:
-                        self.sink.write(stream, event)
-                        done[stream] += 1
-                    except Exception as exc:  # noqa: BLE001 - this event is lost, the next may not be
-                        self._report_write_failure(exc)
-                self.sink.flush()
+            if write_batch is not None:  # one write: all of the group is out, or none of it counts
+                write_batch(group)
+                return Counter(stream for stream, _ in group)
+            for stream, event in group:
+                try:
+                    self.sink.write(stream, event)
+                    done[stream] += 1
+                except Exception as exc:  # noqa: BLE001 - this event is lost, the next may not be
+                    self._report_write_failure(exc)
+            self.sink.flush()
         except Exception as exc:  # noqa: BLE001 - BrokenPipeError, ENOSPC, a bad sink: counted, not raised
             self._report_write_failure(exc)
-            done = Counter()
-        lost.update(stream for stream, _ in events)
-        lost.subtract(done)
-        self._settle(done, +lost)
+            return Counter()
+        return done
 
     def _settle(self, written: Counter[str], lost: Counter[str]) -> None:
         with self._lock:
             self._queued -= sum(written.values()) + sum(lost.values())
             self._pending.subtract(written)
             self._pending.subtract(lost)
-            if self._abandoned:
-                lost = Counter()  # shutdown already counted everything still pending
+            if self._abandoned:  # shutdown already counted everything still pending as dropped
+                written, lost = Counter(), Counter()
             self.written.update(written)
             self.dropped.update(lost)
             self._idle.notify_all()
@@ -335,10 +346,10 @@ class AsyncWriter:
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Write everything accepted within ``timeout``, then stop; what is still pending at the
-        deadline is counted as dropped. True when everything was written. Idempotent."""
+        deadline is counted as dropped. True when everything accepted was written. Idempotent."""
         with self._lock:
             if self._closed:
-                return self._queued == 0 and not self._abandoned
+                return self._queued == 0 and sum(self.written.values()) == sum(self.accepted.values())
             self._closed = True
         flushed = self.flush(timeout)
         if not flushed:
@@ -353,4 +364,4 @@ class AsyncWriter:
         self._wakeup.set()
         self._thread.join(timeout)
         self.sink.close()
-        return not self._thread.is_alive()
+        return not self._thread.is_alive() and sum(self.written.values()) == sum(self.accepted.values())
