@@ -312,3 +312,97 @@ def test_no_tracing_means_no_exemplar_lookup():
     from app_instrumentation.collector import MetricsCollector
 
     assert MetricsCollector(process_metrics=False).exemplar is None
+
+
+def _otlp_spans(requests):
+    """Decoded spans from OTLP/HTTP protobuf bodies: name -> list of (kind, attributes, status, events)."""
+    out = {}
+    for request in requests:
+        assert request.headers["content-type"] == "application/x-protobuf"
+        for resource_spans in ExportTraceServiceRequest.FromString(request.body).resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    out.setdefault(span.name, []).append(span)
+    return out
+
+
+def _value(any_value):
+    kind = any_value.WhichOneof("value")
+    if kind == "array_value":
+        return tuple(_value(v) for v in any_value.array_value.values)
+    return getattr(any_value, kind)
+
+
+PROTO_TYPES = {"string": "string_value", "int": "int_value", "double": "double_value", "boolean": "bool_value"}
+
+
+def _check_registered(span):
+    """Every attribute is a registered semantic-convention name with its registered type, or ours."""
+    registry = semconv_reference().attributes
+    for kv in span.attributes:
+        if kv.key.startswith("llm_router."):
+            continue
+        assert kv.key in registry, f"{span.name}: {kv.key} is not registered (semconv {semconv_reference().version})"
+        expected = registry[kv.key]
+        kind = kv.value.WhichOneof("value")
+        if isinstance(expected, dict):  # an open enum: a string
+            assert kind == "string_value", kv.key
+        elif expected.endswith("[]"):
+            assert kind == "array_value" and all(
+                v.WhichOneof("value") == PROTO_TYPES[expected[:-2]] for v in kv.value.array_value.values), kv.key
+        else:
+            assert kind == PROTO_TYPES[expected], f"{kv.key}: {kind}, registry says {expected}"
+
+
+def test_example_router_spans_over_otlp_http(monkeypatch):
+    """ok, streaming, cached and failing inferences, exported by the real OTLP/HTTP exporter to a
+    receiver in this test and decoded from protobuf."""
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
+    from opentelemetry.proto.trace.v1.trace_pb2 import Status as ProtoStatus
+
+    with http_receiver() as receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{receiver.url}/v1/traces")
+        provider = setup_tracing("router-under-test", "1.2.3", "test", set_global=False)
+        app, obs, _ = _router(provider)
+        body = {"prompt": "otlp please", "model": "gpt-4o-mini", "strategy": "quality", "max_tokens": 12}
+        with TestClient(app) as client:
+            ok = client.post("/api/generate", json=body, headers={"x-request-id": "req-ok-1"})
+            cached = client.post("/api/generate", json=body)
+            streamed = client.post("/api/generate", json={**body, "prompt": "stream", "stream": True})
+            client.post("/admin/faults", json={"outage": ["*"]})
+            failed = client.post("/api/generate", json={**body, "prompt": "fails"})
+        assert (ok.status_code, cached.json()["cached"], streamed.status_code) == (200, True, 200)
+        assert failed.status_code >= 500
+        obs.shutdown()
+    spans = _otlp_spans(receiver.requests)
+    calls = spans["chat gpt-4o-mini"]
+    assert len(calls) == 3, "ok, streamed and failed are model calls; the cache hit is not"
+    for span in [s for group in spans.values() for s in group]:
+        _check_registered(span)
+    ok_span, streamed_span, failed_span = sorted(calls, key=lambda s: s.start_time_unix_nano)
+    for span in calls:
+        a = {kv.key: _value(kv.value) for kv in span.attributes}
+        assert span.kind == ProtoSpan.SPAN_KIND_CLIENT
+        assert a["gen_ai.operation.name"] == "chat" and a["gen_ai.provider.name"] == "openai"
+        assert a["gen_ai.request.model"] == "gpt-4o-mini" and a["gen_ai.request.max_tokens"] == 12
+        assert (a["server.address"], a["server.port"]) == ("api.openai.com", 443)
+    ok_attrs = {kv.key: _value(kv.value) for kv in ok_span.attributes}
+    assert ok_attrs["gen_ai.usage.input_tokens"] > 0 and ok_attrs["gen_ai.usage.output_tokens"] > 0
+    assert ok_attrs["gen_ai.response.id"].startswith("chatcmpl-") and ok_attrs["gen_ai.response.finish_reasons"]
+    assert ok_attrs["llm_router.request.id"] == "req-ok-1"
+    assert "gen_ai.request.stream" not in ok_attrs and "gen_ai.response.time_to_first_chunk" not in ok_attrs
+    streamed_attrs = {kv.key: _value(kv.value) for kv in streamed_span.attributes}
+    assert streamed_attrs["gen_ai.request.stream"] is True
+    assert streamed_attrs["gen_ai.response.time_to_first_chunk"] > 0
+    failed_attrs = {kv.key: _value(kv.value) for kv in failed_span.attributes}
+    assert failed_span.status.code == ProtoStatus.STATUS_CODE_ERROR
+    assert failed_attrs["error.type"] == "llmmon.example_router.engine.AllBackendsFailed"
+    assert failed_attrs["llm_router.error.code"] == "backend_error"
+    assert "error.code" not in failed_attrs and "gen_ai.usage.output_tokens" not in failed_attrs
+    assert [e.name for e in failed_span.events] == ["exception"]
+    (cache_hit,) = spans["cache_hit gpt-4o-mini"]
+    hit = {kv.key: _value(kv.value) for kv in cache_hit.attributes}
+    assert cache_hit.kind == ProtoSpan.SPAN_KIND_INTERNAL
+    assert not any(k.startswith("gen_ai.") for k in hit), "a cache hit reports no provider and no token usage"
+    server = {kv.key: _value(kv.value) for kv in spans["POST /api/generate"][0].attributes}
+    assert server["http.route"] == "/api/generate" and server["llm_router.request.id"] == "req-ok-1"
