@@ -26,7 +26,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -43,8 +43,16 @@ from app_instrumentation.events import (
     InferenceResult,
     ModelEvent,
 )
-from app_instrumentation.logs_fields import Action, Field, Stream, put
-from app_instrumentation.logs_writer import AsyncWriter, DropCallback, Event, FileSink, Sink, StreamSink, json_line
+from app_instrumentation.logs_fields import Action, Field, Stream
+from app_instrumentation.logs_writer import (
+    AsyncWriter,
+    DropCallback,
+    Event,
+    FileSink,
+    Sink,
+    StreamSink,
+    json_line,
+)
 from app_instrumentation.redaction import VALUE_HINT_RE, Redactor, redact_text
 from app_instrumentation.request_id import current_request_id
 from app_instrumentation.service import ServiceInfo
@@ -195,7 +203,7 @@ def _fill(event: Event, layout: tuple[Field, ...], values: tuple[Any, ...], reda
     are redacted unless ``redact`` is False (values this module produced itself)."""
     parents: tuple[str, ...] | None = None
     node = event
-    for fld, value in zip(layout, values):
+    for fld, value in zip(layout, values, strict=True):
         if value is None:
             continue
         if fld.parents is not parents:  # fields of one object share one parents tuple

@@ -39,6 +39,9 @@ try:  # optional accelerator (the ``fast-json`` extra): ~10x faster than the jso
 except ImportError:  # pragma: no cover - exercised only without the extra
     orjson = None  # type: ignore[assignment]
 
+#: Like json with default=str: datetimes and dataclasses in caller metadata become str(value).
+_ORJSON_OPTIONS = (orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                   if orjson is not None else 0)
 # default=str: a stray datetime or Decimal in caller metadata must not lose the line.
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str, check_circular=False)
 
@@ -48,7 +51,7 @@ def json_bytes(event: Mapping[str, Any]) -> bytes:
     (the same text either way, except that json would spell a NaN as the invalid ``NaN``)."""
     if orjson is not None:
         try:
-            return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS)
+            return orjson.dumps(event, default=str, option=_ORJSON_OPTIONS)
         except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits; json copes
             pass
     return _encoder.encode(event).encode()

@@ -5,7 +5,6 @@ Python objects that generate them (never retyped here), and must be present in t
 the logger writes, with the ECS type the index template maps it to.
 """
 
-from datetime import datetime
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -16,7 +15,7 @@ from app_instrumentation.logs import ModelInfo
 from app_instrumentation.logs_fields import Action
 from app_instrumentation.tracing import TracingObserver
 from foundation.settings import load_settings
-from logpipeline import elasticsearch, kibana, logstash
+from logpipeline import kibana, logstash
 from tests.test_ecs_conformance import check_ecs_line
 from tests.test_logs_support import capture_logger, leaf
 

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+from datetime import datetime
 
 import pytest
 
@@ -258,3 +259,19 @@ def test_labels_keys_are_sanitized_as_ecs_logging_asks():
     logger.info("x", {"labels": {"a.b": 1, "c*d": "v", "e\\f": True}})
     logger.shutdown()
     assert sink.events()[0]["labels"] == {"a_b": "1", "c_d": "v", "e_f": "True"}
+
+
+def test_json_lines_are_the_same_with_and_without_orjson(monkeypatch):
+    from app_instrumentation import logs_writer
+
+    event = {"@timestamp": "2026-01-01T00:00:00.000Z", "log.level": "info", "message": "héllo \"x\"\n",
+             "n": 5_000_000_000, "f": 1.5, "b": True, "none": None, "list": ["stop"], "nested": {"k": 1},
+             "odd": datetime(2026, 1, 1)}
+    with_orjson = logs_writer.json_bytes(event)
+    monkeypatch.setattr(logs_writer, "orjson", None)
+    without = logs_writer.json_bytes(event)
+    assert json.loads(with_orjson) == json.loads(without)
+    assert b'"n":5000000000,' in without and "héllo".encode() in without, "integers stay integers, UTF-8 as is"
+    huge = {"n": 2**70}
+    monkeypatch.undo()
+    assert json.loads(logs_writer.json_bytes(huge)) == huge, "beyond orjson's 64 bits: json takes over"

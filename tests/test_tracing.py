@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from app_instrumentation import logs_fields as F
+from app_instrumentation import tracing
 from app_instrumentation.events import InferenceContext, InferenceResult
 from app_instrumentation.logs import LogConfig
 from app_instrumentation.logs_fields import Stream
@@ -24,7 +25,6 @@ from app_instrumentation.logs_middleware import AccessLogMiddleware
 from app_instrumentation.logs_wiring import Observability
 from app_instrumentation.routes import RouteTemplates
 from app_instrumentation.trace_context import current_ids, current_trace_exemplar
-from app_instrumentation import tracing
 from app_instrumentation.tracing import (
     TracingMiddleware,
     TracingObserver,
