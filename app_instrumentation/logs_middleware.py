@@ -21,7 +21,7 @@ class AccessLogMiddleware:
         self.logger = logger
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not self.logger.enabled(Stream.ACCESS, "info"):
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -43,11 +43,10 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive_wrapper, send_wrapper)
         finally:
-            if self.logger.enabled(Stream.ACCESS, "info"):
-                try:
-                    self._log(scope, state, time.perf_counter() - start)
-                except Exception:  # noqa: BLE001 - an access-log bug must never fail the request
-                    pass
+            try:
+                self._log(scope, state, time.perf_counter() - start)
+            except Exception:  # noqa: BLE001 - an access-log bug must never fail the request
+                pass
 
     def _log(self, scope: dict[str, Any], state: dict[str, int], duration: float) -> None:
         user_agent = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == b"user-agent"), None)

@@ -275,3 +275,17 @@ def test_json_lines_are_the_same_with_and_without_orjson(monkeypatch):
     huge = {"n": 2**70}
     monkeypatch.undo()
     assert json.loads(logs_writer.json_bytes(huge)) == huge, "beyond orjson's 64 bits: json takes over"
+
+
+def test_every_log_and_otel_variable_read_is_documented_in_the_readme():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    read = set()
+    for package in ("app_instrumentation", "llmmon"):
+        for path in (root / package).rglob("*.py"):
+            read |= set(re.findall(r'"((?:LOG|OTEL)_[A-Z_]+)"', path.read_text()))
+    assert {"LOG_LEVEL", "LOG_LEVEL_ACCESS", "OTEL_SDK_DISABLED"} <= read
+    readme = (root / "README.md").read_text()
+    assert sorted(v for v in read if f"`{v}`" not in readme) == []
