@@ -240,7 +240,6 @@ ACCESS = (
     F.HTTP_METHOD, F.URL_PATH, F.URL_QUERY, F.HTTP_VERSION, F.HTTP_STATUS, F.HTTP_REQUEST_BYTES, F.HTTP_RESPONSE_BYTES,
     F.USER_AGENT, F.CLIENT_ADDRESS, F.EVENT_DURATION, F.EVENT_OUTCOME, F.EVENT_CATEGORY, F.EVENT_TYPE_ECS,
 )
-ACCESS_WITH_ID = (*ACCESS, F.HTTP_REQUEST_ID)
 MODEL = (F.MODEL_ID, F.MODEL_NAME, F.MODEL_FORMAT, F.MODEL_SIZE_BYTES, F.MODEL_LOAD_DURATION_MS)
 METRIC = (F.METRIC_NAME, F.METRIC_VALUE)
 BASE = (F.SERVICE_NAME, F.SERVICE_VERSION, F.SERVICE_ENVIRONMENT, F.HOST_HOSTNAME, F.PROCESS_PID)
@@ -288,9 +287,10 @@ class StructuredLogger:
     def _submit(
         self, stream: Stream, level: str, message: str, action: Action, layout: tuple[Field, ...] = (),
         values: tuple[Any, ...] = (), extra: Mapping[str, Any] | None = None, kind: str = "event", ids: Any = None,
+        request_id: str | None = None,
     ) -> bool:
         record: Record = (level, message, action, kind, time.time(), layout, values, extra,
-                          ids if ids is not None else current_span(), current_request_id())
+                          ids if ids is not None else current_span(), request_id or current_request_id())
         return self.writer.submit(stream, record)
 
     def emit(
@@ -424,10 +424,8 @@ class StructuredLogger:
             method, path, query or None, http_version or None, status_code, request_bytes, response_bytes, user_agent,
             client_address, int(duration_seconds * 1e9), "failure" if status_code >= 500 else "success", _WEB, _ACCESS,
         )
-        layout = ACCESS
-        if request_id is not None and request_id != current_request_id():
-            layout, values = ACCESS_WITH_ID, (*values, request_id)
-        return self._submit(Stream.ACCESS, "info", f"{method} {path} {status_code}", Action.HTTP_REQUEST, layout, values)
+        return self._submit(Stream.ACCESS, "info", f"{method} {path} {status_code}", Action.HTTP_REQUEST, ACCESS, values,
+                            request_id=request_id)
 
     def audit(
         self, action: Action, fields: Mapping[str, Any] | None = None, ids: tuple[str, str] | None = None
