@@ -53,10 +53,15 @@ def namespace_service(settings: Settings) -> Service:
     return Service("Namespace", [net.namespace_object(ns, version), *net.namespace_baseline(ns, version)])
 
 
+def builders(settings: Settings) -> tuple[Callable[[Context], Service], ...]:
+    """The components this env deploys: no Grafana when an external one gets the content."""
+    return tuple(b for b in BUILDERS if settings.grafana.deploys_grafana or b is not grafana.build)
+
+
 def build_services(settings: Settings, secrets: Mapping[str, Any], artifacts: Mapping[str, str]) -> list[Service]:
     """The namespace first, then one Service per monitoring component."""
     ctx = Context(settings, artifacts, secrets)
-    return [namespace_service(settings), *(build(ctx) for build in BUILDERS)]
+    return [namespace_service(settings), *(build(ctx) for build in builders(settings))]
 
 
 def endpoints(settings: Settings) -> dict[str, str]:
@@ -66,6 +71,8 @@ def endpoints(settings: Settings) -> dict[str, str]:
     for name, (service, port) in ENDPOINTS.items():
         host = c.ingress_hosts.get(name)
         out[f"{name}Url"] = f"https://{host}" if host else f"http://{service}.{c.namespace}.svc:{port}"
+    if settings.grafana.url:
+        out["grafanaUrl"] = settings.grafana.url
     out["otlpHttpEndpoint"] = f"http://jaeger-collector.{c.namespace}.svc:4318"
     out["otlpGrpcEndpoint"] = f"http://jaeger-collector.{c.namespace}.svc:4317"
     return out

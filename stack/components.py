@@ -59,6 +59,7 @@ class MonitoringService(pulumi.ComponentResource):
 
     def __init__(self, service: Service, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:{service.component}", service.component, None, opts)
+        self.component = service.component
         child = pulumi.ResourceOptions(parent=self)
         self.resources = [create(obj, child) for obj in service.objects]
         self.register_outputs({"objects": len(self.resources)})

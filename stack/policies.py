@@ -8,6 +8,7 @@ host access for node-exporter, a writable root filesystem for Elasticsearch).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -25,6 +26,14 @@ from pulumi_policy import (
 from stack.objects import EXCEPTION_ANNOTATION
 
 K8S = "kubernetes:"
+GRAFANA_DATASOURCE = "grafana:oss/dataSource:DataSource"
+GRAFANA_DASHBOARD = "grafana:oss/dashboard:Dashboard"
+GRAFANA_FOLDER = "grafana:oss/folder:Folder"
+#: Grafana provider inputs that the provider schema marks secret (encrypted in Pulumi state).
+GRAFANA_SECRET_FIELDS: dict[str, frozenset[str]] = {
+    "pulumi:providers:grafana": frozenset({"auth"}),
+    GRAFANA_DATASOURCE: frozenset({"secureJsonDataEncoded"}),
+}
 WORKLOADS = {"apps/v1:Deployment", "apps/v1:StatefulSet", "apps/v1:DaemonSet"}
 BATCH = {"batch/v1:Job", "batch/v1:CronJob"}
 #: Env var names that hold credentials; ``*_FILE`` variants hold a path and are fine.
@@ -117,8 +126,12 @@ def _strings(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
 
 
 def no_plain_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    """Credentials only in Secrets: no literal credential env vars, no known secret value anywhere else."""
-    kind = _kind(args.resource_type)
+    """Credentials only in Secrets: no literal credential env vars, no known secret value anywhere else.
+
+    Besides Kubernetes Secrets, the only fields that may hold one are those the Grafana provider
+    stores as secrets (its ``auth``, a data source's ``secureJsonDataEncoded``).
+    """
+    kind = _kind(args.resource_type) or args.resource_type
     template = pod_template(kind, args.props)
     if template is not None:
         for c in _containers(template):
@@ -128,9 +141,35 @@ def no_plain_secrets(args: ResourceValidationArgs, report: ReportViolation) -> N
     if kind == "core/v1:Secret":
         return  # the one place secret values belong
     forbidden = [v for v in ((args.get_config() or {}).get("forbiddenValues") or []) if v]
+    secret_fields = GRAFANA_SECRET_FIELDS.get(args.resource_type, frozenset())
     for path, text in _strings(args.props):
-        if any(value in text for value in forbidden):
+        if path.split(".")[0].split("[")[0] not in secret_fields and any(value in text for value in forbidden):
             report(f"{kind} {args.name}: {path} contains a secret value in plain text", None)
+
+
+def _json_object(text: Any) -> Mapping[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) and text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, Mapping) else {}
+
+
+def grafana_datasource_auth(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A data source with basic auth sends its password only over TLS, kept in secureJsonData."""
+    if args.resource_type != GRAFANA_DATASOURCE:
+        return
+    where = f"grafana DataSource {args.name}"
+    plain = _json_object(args.props.get("jsonDataEncoded"))
+    for key in sorted(plain):
+        if re.search(r"password|secret|token", key, re.IGNORECASE):
+            report(f"{where}: jsonData.{key} is stored in clear, move it to secureJsonData", None)
+    if not args.props.get("basicAuthEnabled"):
+        return
+    if not str(args.props.get("url", "")).startswith("https://"):
+        report(f"{where}: basic auth over {args.props.get('url')!r} sends the password in clear, use https", None)
+    if "basicAuthPassword" not in _json_object(args.props.get("secureJsonDataEncoded")):
+        report(f"{where}: basic auth without basicAuthPassword in secureJsonData", None)
 
 
 def _meta(resource: Any, field: str) -> Any:
@@ -183,10 +222,24 @@ RESOURCE_POLICIES = [
         "no-plain-secrets", "No credential outside a Kubernetes Secret.", no_plain_secrets, MANDATORY,
         config_schema=PolicyConfigSchema({"forbiddenValues": {"type": "array", "items": {"type": "string"}}}),
     ),
+    ResourceValidationPolicy(
+        "grafana-datasource-auth", "Grafana data sources: basic auth only over https, passwords only in secureJsonData.",
+        grafana_datasource_auth, MANDATORY,
+    ),
 ]
+def grafana_dashboards_in_folder(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every API-managed dashboard sits in a folder this stack manages (never General or elsewhere)."""
+    folders = {r.props.get("uid") for r in args.resources if r.resource_type == GRAFANA_FOLDER}
+    for r in args.resources:
+        if r.resource_type == GRAFANA_DASHBOARD and r.props.get("folder") not in folders:
+            report(f"grafana Dashboard {r.name}: folder {r.props.get('folder')!r} is not a folder of this stack", None)
+
+
 STACK_POLICIES = [
     StackValidationPolicy("pdb-per-workload", "Every Deployment/StatefulSet/DaemonSet has a PodDisruptionBudget.",
                           pdb_per_workload, MANDATORY),
     StackValidationPolicy("network-policy-per-namespace", "Every namespace has a default-deny NetworkPolicy.",
                           network_policy_per_namespace, MANDATORY),
+    StackValidationPolicy("grafana-dashboards-in-folder", "Every Grafana dashboard is in a folder this stack manages.",
+                          grafana_dashboards_in_folder, MANDATORY),
 ]

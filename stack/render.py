@@ -10,10 +10,15 @@ import re
 
 import yaml
 
+import dashboards.render
 from foundation.settings import Settings
 from stack.build import build_services, upstream_artifacts
 from stack.credentials import required_secret_keys
 from stack.model import REDACTED, Service
+from stack.services.grafana_content import content
+
+#: What the Grafana provider creates (``grafana.delivery: provider``), for reviewers and diffs.
+GRAFANA_API_FILE = "grafana/api/content.yaml"
 
 
 def file_name(index: int, service: Service) -> str:
@@ -28,6 +33,10 @@ def to_yaml(service: Service) -> str:
 def artifacts(settings: Settings) -> dict[str, str]:
     """Relative output path -> file content, deterministic for a given settings object."""
     upstream = upstream_artifacts(settings)
-    secrets = dict.fromkeys(required_secret_keys(upstream), REDACTED)
+    secrets = dict.fromkeys(required_secret_keys(settings, upstream), REDACTED)
     services = build_services(settings, secrets, upstream)
-    return {file_name(i, s): to_yaml(s) for i, s in enumerate(services)}
+    out = {file_name(i, s): to_yaml(s) for i, s in enumerate(services)}
+    if settings.grafana.uses_provider:
+        spec = content(settings, dashboards.render.datasources_document(settings), upstream)
+        out[GRAFANA_API_FILE] = yaml.safe_dump(spec.summary(), sort_keys=True, default_flow_style=False)
+    return out

@@ -19,7 +19,7 @@ def rendered(tmp_path_factory):
     root = tmp_path_factory.mktemp("k8s")
     out = {}
     for env in ENVS:
-        files = artifacts(load_settings(env))
+        files = {rel: text for rel, text in artifacts(load_settings(env)).items() if rel.startswith("kubernetes/")}
         for rel, text in files.items():
             path = root / env / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,7 +180,7 @@ def test_any_mounted_configmap_change_rolls_the_pods():
 
     settings = load_settings("dev")
     upstream = upstream_artifacts(settings)
-    secrets = dict.fromkeys(required_secret_keys(upstream), REDACTED)
+    secrets = dict.fromkeys(required_secret_keys(settings, upstream), REDACTED)
 
     def build(artifacts):
         objs = [o for s in build_services(settings, secrets, artifacts) for o in s.objects]

@@ -76,7 +76,7 @@ def test_program_passes_every_policy(env):
 
 
 def test_missing_limits_is_a_violation():
-    broken = edited("prod", "Deployment", "grafana", lambda p: first_container(p)["resources"].pop("limits"))
+    broken = edited("staging", "Deployment", "grafana", lambda p: first_container(p)["resources"].pop("limits"))
     assert resource_violations("k8s-resources-requests-limits", broken) == [
         "apps/v1:Deployment grafana: container grafana has no limits for cpu, memory"
     ]
@@ -142,7 +142,7 @@ def _literal_encryption_key(props):
 
 
 @pytest.mark.parametrize(("policy", "env", "kind", "name", "edit", "expected"), [
-    ("k8s-resources-requests-limits", "prod", "Deployment", "grafana",
+    ("k8s-resources-requests-limits", "staging", "Deployment", "grafana",
      lambda p: _container(p, "grafana")["resources"].pop("requests"),
      ["apps/v1:Deployment grafana: container grafana has no requests for cpu, memory"]),
     ("k8s-resources-requests-limits", "prod", "StatefulSet", "logstash",
@@ -155,10 +155,10 @@ def _literal_encryption_key(props):
     ("k8s-non-root-hardened", "prod", "Deployment", "kibana",
      lambda p: p["spec"]["template"]["spec"]["securityContext"].pop("runAsNonRoot"),
      ["apps/v1:Deployment kibana: pod securityContext.runAsNonRoot is not true"]),
-    ("k8s-non-root-hardened", "prod", "Deployment", "grafana",
+    ("k8s-non-root-hardened", "staging", "Deployment", "grafana",
      lambda p: _container(p, "grafana")["securityContext"].pop("allowPrivilegeEscalation"),
      ["apps/v1:Deployment grafana: container grafana allows privilege escalation"]),
-    ("k8s-non-root-hardened", "prod", "Deployment", "grafana",
+    ("k8s-non-root-hardened", "staging", "Deployment", "grafana",
      lambda p: _container(p, "grafana")["securityContext"].pop("readOnlyRootFilesystem"),
      ["apps/v1:Deployment grafana: container grafana has a writable root filesystem without a documented exception"]),
     ("k8s-non-root-hardened", "prod", "Deployment", "kibana",
@@ -177,11 +177,11 @@ def test_each_resource_check_rejects_its_violation(policy, env, kind, name, edit
 
 def test_secret_value_in_a_config_map_is_a_violation():
     """A credential rendered into config (not only into env) is caught: the whole object is scanned."""
-    leaked = fake_secrets("prod")["grafanaReaderPassword"]
+    leaked = fake_secrets("staging")["grafanaReaderPassword"]
 
     def leak(props):
         props["data"]["datasources.yaml"] += f"\n# basicAuthPassword: {leaked}\n"
-    found = resource_violations("no-plain-secrets", edited("prod", "ConfigMap", "grafana-datasources", leak), [leaked])
+    found = resource_violations("no-plain-secrets", edited("staging", "ConfigMap", "grafana-datasources", leak), [leaked])
     assert found == ["core/v1:ConfigMap grafana-datasources: data.datasources.yaml contains a secret value in plain text"]
 
 

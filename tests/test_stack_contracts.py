@@ -22,7 +22,7 @@ ENVS = ("dev", "staging", "prod")
 def stack(env):
     settings = load_settings(env)
     artifacts = upstream_artifacts(settings)
-    secrets = dict.fromkeys(required_secret_keys(artifacts), REDACTED)
+    secrets = dict.fromkeys(required_secret_keys(settings, artifacts), REDACTED)
     objs = {(o["kind"], o["metadata"]["name"]): o for s in build_services(settings, secrets, artifacts) for o in s.objects}
     return settings, artifacts, objs
 
@@ -82,7 +82,7 @@ def test_alertmanager_credential_files_become_secret_keys():
     }
 
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", [e for e in ENVS if not load_settings(e).grafana.uses_provider])
 def test_grafana_provisioning_from_configmaps(env):
     _, artifacts, objs = stack(env)
     needs(artifacts, "grafana/provisioning/datasources/datasources.yaml")
@@ -96,6 +96,16 @@ def test_grafana_provisioning_from_configmaps(env):
     assert es["secureJsonData"]["basicAuthPassword"].startswith("$__file{")
     assert next(d for d in sources if d["uid"] == "prometheus")["url"] == "http://prometheus:9090"
     assert ("Service", "prometheus") in objs and ("Service", "jaeger-query") in objs  # datasource URLs resolve
+
+
+@pytest.mark.parametrize("env", [e for e in ENVS if load_settings(e).grafana.uses_provider])
+def test_grafana_with_the_provider_mounts_no_provisioning(env):
+    """Content comes through the API: no provisioning ConfigMaps, no data-source secret files in the pod."""
+    _, _, objs = stack(env)
+    assert not [name for kind, name in objs if kind == "ConfigMap" and name.startswith("grafana")]
+    pod = objs[("StatefulSet", "grafana")]["spec"]["template"]["spec"]
+    assert {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]} == {"/var/lib/grafana", "/tmp", "/etc/grafana/secrets"}
+    assert set(objs[("Secret", "grafana")]["stringData"]) == {"admin-password"}
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -192,7 +202,7 @@ def test_receiver_credentials_flow_from_config_files_to_a_mounted_secret():
     config = {"global": {"smtp_auth_password_file": "/etc/alertmanager/secrets/smtp_password"},
               "route": {"receiver": "default"}, "receivers": [{"name": "default"}]}
     artifacts = dict(upstream_artifacts(settings), **{"alertmanager/alertmanager.yml": yaml.safe_dump(config)})
-    keys = required_secret_keys(artifacts)
+    keys = required_secret_keys(settings, artifacts)
     assert "alertmanagerSmtpPassword" in keys
     secrets = {key: f"value-of-{key}" for key in keys}
     objs = {(o["kind"], o["metadata"]["name"]): o for s in build_services(settings, secrets, artifacts) for o in s.objects}

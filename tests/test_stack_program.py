@@ -26,7 +26,8 @@ def by_kind(env, kind):
 @pytest.mark.parametrize("env", ENVS)
 def test_every_component_is_a_component_resource(env):
     components = {r.name for r in resources(env) if not r.custom}
-    assert components == COMPONENTS
+    api = {"GrafanaContent"} if load_settings(env).grafana.uses_provider else set()
+    assert components == COMPONENTS | api
     assert all(r.typ == f"llm-router-monitoring:stack:{r.name}" for r in resources(env) if not r.custom)
 
 
@@ -101,7 +102,8 @@ def test_secrets_are_secret_outputs_and_referenced_not_inlined(env):
     assert secrets, "no Kubernetes Secret created"
     for name, obj in secrets.items():
         assert obj["stringData"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270", f"{name} stringData is not secret"
-    grafana = by_kind(env, "Deployment")["grafana"]["spec"]["template"]["spec"]
+    workloads = {**by_kind(env, "Deployment"), **by_kind(env, "StatefulSet")}
+    grafana = workloads["grafana"]["spec"]["template"]["spec"]
     env_vars = {e["name"]: e for e in grafana["containers"][0]["env"]}
     assert env_vars["GF_SECURITY_ADMIN_PASSWORD__FILE"]["value"].startswith("/etc/grafana/secrets/")
     assert env_vars["GF_AUTH_ANONYMOUS_ENABLED"]["value"] == "false"

@@ -49,6 +49,9 @@ DEFAULT_WORKLOADS: dict[str, tuple[int, str, str, str, str, str | None]] = {
 }
 
 WORKLOAD_KEYS = frozenset({"replicas", "resources", "storage"})
+#: Services with no state by default that may be given a volume (Grafana's database, needed when
+#: its content is created through the API rather than provisioned from files).
+OPTIONAL_STORAGE = frozenset({"grafana"})
 SERVICE_EXTRA_KEYS: dict[str, frozenset[str]] = {
     "prometheus": frozenset({"retention", "retentionSize"}),
     "elasticsearch": frozenset({"heap", "maxMapCount", "tlsSecret", "traceRetentionDays"}),
@@ -171,9 +174,9 @@ def _workload(r: Reader, service: str) -> Workload:
         req, lim = getattr(resources, f"{kind}_request"), getattr(resources, f"{kind}_limit")
         if quantity_value(req) > quantity_value(lim):
             raise requests.error(kind, f"request {req} is above the limit {lim}")
-    size = _quantity(r, "storage", storage) if storage is not None else None
-    if storage is None and "storage" in r.data:
+    if storage is None and "storage" in r.data and service not in OPTIONAL_STORAGE:
         raise r.error("storage", f"{service} keeps no state; remove this key")
+    size = _quantity(r, "storage", storage) if storage is not None or "storage" in r.data else None
     return Workload(replicas=r.int("replicas", replicas, minimum=1), resources=resources, storage=size)
 
 
