@@ -184,28 +184,50 @@ def test_https_elasticsearch_verifies_with_the_mounted_ca():
 
 #: The seed's boundaries (issue 12): slow above 10000 ms, medium above 5000 ms, else fast.
 SEED_BOUNDARIES = {10_000: "medium", 10_001: "slow", 5_000: "fast", 5_001: "medium", 0: "fast", 60_000: "slow"}
-_BRANCH = re.compile(r"^\s*(?:\} else )?if (\S+) (>=|<=|>|<|==) ([\d.]+) \{$")
-_REPLACE = re.compile(r'replace => \{ "(\S+)" => "(\w+)" \}')
+_OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__, "==": float.__eq__}
+
+
+def _category_chain(node):
+    """The if / else if / else chain that sets the performance category, from the syntax tree
+    logstash-pipeline-parser makes of the rendered file: [(operator, threshold, category)]."""
+    if not isinstance(node, list):
+        return None
+    for i, item in enumerate(node):
+        if isinstance(item, list) and item and item[0] == "if":
+            condition = item[1][0]
+            if condition[0] == F.INFERENCE_LATENCY_MS.ref and len(condition) == 3:
+                chain = []
+                for branch in node[i:]:
+                    if not (isinstance(branch, list) and branch and branch[0] in ("if", "else if", "else")):
+                        break
+                    if branch[0] == "else":
+                        chain.append((None, None, _category(branch[1])))
+                        break
+                    (_, op, threshold), (statements,) = branch[1]
+                    chain.append((op, float(threshold), _category(statements)))
+                return chain
+        found = _category_chain(item)
+        if found:
+            return found
+    return None
+
+
+def _category(statements):
+    ((plugin, options),) = statements
+    assert plugin == "mutate"
+    ((option, (((target, (value,)),),)),) = options  # mutate { replace => { target => value } }
+    assert (option, target) == ("replace", F.PERFORMANCE_CATEGORY.ref)
+    return value
 
 
 def rendered_category(conf: str, latency_ms: float) -> str | None:
-    """Evaluate the rendered if / else if / else chain that sets the performance category
-    (no Logstash binary here: a reading of the generated text, not of the Python table)."""
-    ops = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__, "==": float.__eq__}
-    lines = conf.splitlines()
-    chain: list[tuple[str | None, float | None, str]] = []
-    for i, line in enumerate(lines):
-        branch = _BRANCH.match(line)
-        is_else = line.strip() == "} else {"
-        if (branch and branch.group(1) == F.INFERENCE_LATENCY_MS.ref) or (is_else and chain):
-            target = _REPLACE.search(" ".join(lines[i + 1:i + 4]))
-            assert target and target.group(1) == F.PERFORMANCE_CATEGORY.ref, lines[i:i + 4]
-            chain.append((branch.group(2), float(branch.group(3)), target.group(2)) if branch else
-                         (None, None, target.group(2)))
-            if is_else:
-                break
+    """Evaluate the rendered conditionals (no Logstash binary here: the parsed file, not the Python table)."""
+    from logstash_pipeline_parser import Pipeline
+
+    chain = _category_chain(Pipeline(conf).parse())
+    assert chain, "the pipeline sets a performance category"
     for op, threshold, category in chain:
-        if op is None or ops[op](float(latency_ms), threshold):
+        if op is None or _OPS[op](float(latency_ms), threshold):
             return category
     return None
 
