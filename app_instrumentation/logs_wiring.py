@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -144,8 +145,10 @@ class LifespanHooks:
             if kind == "lifespan.startup.complete":
                 logger.application_started()
             elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
-                # Off the event loop: the writer may need seconds to drain into a slow stdout.
-                await asyncio.to_thread(self.obs.shutdown)
+                try:  # off the event loop: the writer may need seconds to drain into a slow stdout
+                    await asyncio.to_thread(self.obs.shutdown)
+                except Exception as exc:  # noqa: BLE001 - the server must still hear that shutdown is done
+                    print(f"llm-router observability: flush at shutdown failed: {exc!r}", file=sys.stderr)
             await send(message)
 
         await self.app(scope, receive_wrapper, send_wrapper)
