@@ -107,7 +107,8 @@ def test_filebeat_reads_the_router_namespaces_and_ships_to_logstash(settings):
     decode = source["processors"][0]["decode_json_fields"]
     assert decode["fields"] == ["message"] and decode["target"] == "" and decode["overwrite_keys"] is True
     assert source["fields"]["service"] == logstash.SERVICE_TAG
-    assert config["output.logstash"]["hosts"] == list(settings.logging.logstash_hosts)
+    # Default: the stack's Logstash by the name its certificate carries (Filebeat is in another namespace).
+    assert config["output.logstash"]["hosts"] == [f"logstash.{settings.cluster.namespace}.svc:{settings.logging.beats_port}"]
 
 
 def test_kibana_objects_reference_the_data_view(settings):

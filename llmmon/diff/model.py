@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal
 
 Action = Literal["added", "removed", "changed"]
@@ -49,9 +50,12 @@ class EnvDiff:
 
 
 def show(value: Any) -> str:
-    """A parsed value as one compact, stable line (strings bare, the rest as JSON)."""
-    if isinstance(value, str):
-        return value
+    """A parsed value as one compact, stable line (strings bare, the rest as JSON).
+
+    The Logstash parser turns path-like strings into ``PurePath``: shown bare like any string.
+    """
+    if isinstance(value, str | PurePath):
+        return str(value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
