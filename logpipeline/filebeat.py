@@ -41,6 +41,8 @@ def filebeat_config(settings: Settings) -> dict[str, Any]:
                             "fields": ["message"],
                             "target": "",
                             "overwrite_keys": True,
+                            # ecs-logging's "log.level"/"ecs.version" dotted keys -> nested objects
+                            "expand_keys": True,
                             "add_error_key": True,
                             "when": {"regexp": {"message": "^\\{"}},
                         }

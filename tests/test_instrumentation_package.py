@@ -29,8 +29,11 @@ def test_wheel_holds_only_the_instrumentation_and_its_runtime_deps(tmp_path):
     requires = sorted(metadata.get_all("Requires-Dist"))
     base = [r for r in requires if "extra ==" not in r]
     assert [r.split(">")[0].split("<")[0] for r in base] == ["prometheus-client", "psutil"]
+    extras = {r.split("extra ==")[1].strip().strip('"') for r in requires if "extra ==" in r}
+    assert extras == {"tracing", "fast-json", "litellm"}
     optional = {r.split(";")[0].strip() for r in requires if "extra ==" in r}
-    assert {r for r in optional if "opentelemetry" not in r} == {"litellm!=1.82.7,!=1.82.8,>=1.83"}, optional
+    assert {r for r in optional if "opentelemetry" not in r and "orjson" not in r} == {
+        "litellm!=1.82.7,!=1.82.8,>=1.83"}, optional
 
 
 def test_root_project_and_instrumentation_agree_on_runtime_deps():
@@ -39,8 +42,8 @@ def test_root_project_and_instrumentation_agree_on_runtime_deps():
     root = tomllib.loads((PACKAGE_DIR.parent / "pyproject.toml").read_text())["project"]
     own = tomllib.loads((PACKAGE_DIR / "pyproject.toml").read_text())["project"]
     assert root["dependencies"] == own["dependencies"]
-    assert root["optional-dependencies"]["tracing"] == own["optional-dependencies"]["tracing"]
-    assert root["optional-dependencies"]["litellm"] == own["optional-dependencies"]["litellm"]
+    for extra in ("tracing", "fast-json", "litellm"):
+        assert root["optional-dependencies"][extra] == own["optional-dependencies"][extra]
 
 
 def test_litellm_pin_never_allows_the_malicious_releases():
