@@ -211,22 +211,24 @@ def test_logs_and_spans_when_observability_is_wired():
     router, callback, _, registry = setup([FAST, SMART], num_retries=0, callback_kwargs={"observability": obs})
 
     async def calls():
-        await router.acompletion(model="fast", messages=MSGS)
+        response = await router.acompletion(model="fast", messages=MSGS, max_tokens=64)
         with pytest.raises(litellm.RateLimitError):
             await router.acompletion(model="smart", messages=MSGS, mock_response=litellm.RateLimitError(
                 "slow down", llm_provider="openai", model="gpt-4o"))
         await await_events(callback, 2)
+        return response
 
-    asyncio.run(calls())
+    response = asyncio.run(calls())
     callback.settle()
     obs.shutdown()
     events = sink.events()
     (done,) = [e for e in events if leaf(e, F.EVENT_ACTION.path) == Action.INFERENCE_COMPLETE
                and leaf(e, F.EVENT_DATASET.path) == "llm_router.application"]
     expected = {F.GEN_AI_REQUEST_MODEL: "fast", F.GEN_AI_RESPONSE_MODEL: "fast", F.INFERENCE_BACKEND: "fast-a",
-                F.GEN_AI_PROVIDER: "openai", F.INFERENCE_STRATEGY: STRATEGY, F.GEN_AI_INPUT_TOKENS: 7,
+                F.GEN_AI_SYSTEM: "openai", F.INFERENCE_STRATEGY: STRATEGY, F.GEN_AI_INPUT_TOKENS: 7,
                 F.GEN_AI_OUTPUT_TOKENS: 3, F.GEN_AI_FINISH_REASONS: ["stop"], F.INFERENCE_CACHED: False,
-                F.INFERENCE_SUCCESS: True, F.EVENT_OUTCOME: "success"}
+                F.GEN_AI_RESPONSE_ID: response.id, F.GEN_AI_REQUEST_MAX_TOKENS: 64, F.INFERENCE_SUCCESS: True,
+                F.EVENT_OUTCOME: "success"}
     assert {f.path: leaf(done, f.path) for f in expected} == {f.path: v for f, v in expected.items()}
     (failed,) = [e for e in events if leaf(e, F.EVENT_ACTION.path) == Action.INFERENCE_ERROR
                  and leaf(e, F.EVENT_DATASET.path) == "llm_router.error"]
@@ -236,14 +238,13 @@ def test_logs_and_spans_when_observability_is_wired():
     assert leaf(failed, F.EVENT_OUTCOME.path) == "failure"
     spans = {s.name: s for s in exporter.get_finished_spans()}
     ok, bad = spans["chat fast"], spans["chat smart"]
-    assert {k: ok.attributes[k] for k in (F.GEN_AI_REQUEST_MODEL.path, F.INFERENCE_BACKEND.path,
-                                          F.GEN_AI_INPUT_TOKENS.path, F.GEN_AI_OUTPUT_TOKENS.path,
-                                          F.GEN_AI_PROVIDER.path)} == {
-        F.GEN_AI_REQUEST_MODEL.path: "fast", F.INFERENCE_BACKEND.path: "fast-a",
-        F.GEN_AI_INPUT_TOKENS.path: 7, F.GEN_AI_OUTPUT_TOKENS.path: 3, F.GEN_AI_PROVIDER.path: "openai"}
+    wanted = {"gen_ai.request.model": "fast", F.INFERENCE_BACKEND.path: "fast-a", "gen_ai.usage.input_tokens": 7,
+              "gen_ai.usage.output_tokens": 3, "gen_ai.provider.name": "openai", "gen_ai.response.id": response.id,
+              "gen_ai.request.max_tokens": 64}
+    assert {k: ok.attributes.get(k) for k in wanted} == wanted
     assert bad.status.status_code is StatusCode.ERROR
     assert bad.attributes["error.type"] == "litellm.exceptions.RateLimitError"
-    assert bad.attributes[F.ERROR_CODE.path] == "rate_limited"
+    assert bad.attributes[f"{F.NAMESPACE}.error.code"] == "rate_limited"
     # The log lines of an inference carry its span's trace id.
     assert leaf(done, F.TRACE_ID.path) == format(ok.context.trace_id, "032x")
 

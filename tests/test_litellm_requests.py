@@ -174,8 +174,11 @@ def test_read_attempt_from_litellm_kwargs():
                                     "cache_hit": False, "hidden_params": {"additional_headers": {
                                         "x_ratelimit_remaining_requests": 99}}},
     }
+    kwargs["litellm_params"]["api_base"] = "https://llm.internal:8443/v1"  # a real call has it; mocks do not
+    kwargs["optional_params"] = {"max_tokens": 64}
     a = read_attempt(kwargs)
     assert (a.trace_id, a.call_id, a.model_group, a.requested_group) == ("trace-9", "call-9", "smart", "fast")
+    assert (a.server, a.max_tokens) == (("llm.internal", 8443), 64)
     assert a.backend == "openai/gpt-4o", "a generated deployment id is replaced by provider/model"
     assert (a.prompt_tokens, a.completion_tokens, a.cost_usd, a.cache_hit, a.remaining_requests) == (12, 4, 0.5, False, 99)
     assert read_attempt(kwargs, caching=False).cache_hit is None

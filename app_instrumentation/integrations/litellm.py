@@ -154,7 +154,8 @@ class LiteLLMCallback(CustomLogger):
     def log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
         completion = attempts.completion_text(response_obj) if self._texts else None
         attempt = attempts.read_attempt(kwargs, caching=litellm.cache is not None)
-        self.tracker.succeeded(attempt, attempts.finish_reason(response_obj), completion)
+        self.tracker.succeeded(attempt, attempts.finish_reason(response_obj), completion,
+                               attempts.response_id(response_obj))
 
     @guarded("litellm_failure_event")
     def log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:

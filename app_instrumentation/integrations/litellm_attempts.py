@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from app_instrumentation.errors import classify
 
@@ -120,6 +121,23 @@ def completion_text(response: object) -> str | None:
     return _str(getattr(getattr(_first_choice(response), "message", None), "content", None))
 
 
+def response_id(response: object) -> str | None:
+    """The provider's id for the completion (OpenAI's ``chatcmpl-...``)."""
+    return _str(getattr(response, "id", None))
+
+
+def server(api_base: object) -> tuple[str, int] | None:
+    """(host, port) of a deployment's ``api_base``; None when LiteLLM uses the provider's default."""
+    if not isinstance(api_base, str) or "://" not in api_base:
+        return None
+    try:
+        parts = urlsplit(api_base)
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:
+        return None
+    return (parts.hostname, port) if parts.hostname and port else None
+
+
 @dataclass(frozen=True)
 class Failed:
     """A failed earlier attempt of the request, as the Router lists it (``metadata.previous_models``)."""
@@ -178,6 +196,9 @@ class Attempt:
     retries: int = 0
     #: The request's failed attempts before this one, as the Router lists them.
     previous: tuple[Failed, ...] = ()
+    max_tokens: int = 0
+    #: (host, port) of the deployment's ``api_base``, when it has one.
+    server: tuple[str, int] | None = None
 
     @property
     def routed(self) -> bool:
@@ -235,6 +256,8 @@ def read_attempt(kwargs: Mapping[str, Any], caching: bool = True) -> Attempt:
         refused=refused,
         retries=_int(metadata.get("attempted_retries")),
         previous=_previous(metadata),
+        max_tokens=_int(_mapping(kwargs.get("optional_params")).get("max_tokens")),
+        server=server(params.get("api_base") or logged.get("api_base")),
         first_token=_time(kwargs.get("completion_start_time")),
         end=_time(kwargs.get("end_time")),
         prompt_tokens=_int(logged.get("prompt_tokens")),

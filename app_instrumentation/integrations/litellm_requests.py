@@ -35,9 +35,11 @@ from datetime import datetime
 from app_instrumentation.catalog import ERROR_TYPES, OTHER
 from app_instrumentation.collector import MetricsCollector
 from app_instrumentation.events import (
+    CACHE_HIT_ATTRIBUTE,
     COMPLETION_ATTRIBUTE,
     PROMPT_ATTRIBUTE,
     PROVIDER_ATTRIBUTE,
+    SERVER_ATTRIBUTE,
     InferenceContext,
     InferenceResult,
     ObserverSet,
@@ -188,7 +190,9 @@ class RequestTracker:
                 self._continue(request, a, now)
 
     @guarded("litellm_success")
-    def succeeded(self, a: Attempt, finish_reason: str, completion: str | None = None) -> None:
+    def succeeded(
+        self, a: Attempt, finish_reason: str, completion: str | None = None, response_id: str | None = None,
+    ) -> None:
         with self._lock:
             if self._repeated(a):
                 return
@@ -220,7 +224,7 @@ class RequestTracker:
                 duration_seconds=_or(a.seconds(start), ctx.elapsed()), prompt_tokens=a.prompt_tokens,
                 ttft_seconds=a.seconds(start, a.first_token) if a.first_token else None,
                 backend_seconds=a.seconds(a.api_start or a.start), cached=a.cache_hit is True,
-                cost_usd=a.cost_usd, finish_reason=finish_reason,
+                cost_usd=a.cost_usd, finish_reason=finish_reason, response_id=response_id,
             )
             self.observers.complete(ctx, result)
 
@@ -388,7 +392,11 @@ class RequestTracker:
     def _open(self, a: Attempt, prompt: str | None, now: float, track: bool = True) -> _Request:
         self._learn(a)
         ctx = self._context(self._model(a.requested_group), a.backend, a.provider, prompt)
-        ctx.stream = a.stream
+        ctx.stream, ctx.max_tokens = a.stream, a.max_tokens
+        if a.server is not None:
+            ctx.attributes[SERVER_ATTRIBUTE] = a.server
+        if a.cache_hit:  # LiteLLM's cache answered: no model was called
+            ctx.attributes[CACHE_HIT_ATTRIBUTE] = True
         request = _Request(ctx, a.start, touched=now, current=a if a.routed else None)
         self.observers.start(ctx)
         if track:
@@ -410,8 +418,13 @@ class RequestTracker:
             request.ctx = self._context(self._model(a.requested_group), a.backend, a.provider, None)
             request.start, request.announced = a.start, True
             self.observers.start(request.ctx)
-        if a.routed:
+        if a.routed:  # traces and logs describe the deployment that answered (or failed last)
             request.ctx.backend = a.backend
+            if a.provider:
+                request.ctx.attributes[PROVIDER_ATTRIBUTE] = a.provider
+            request.ctx.attributes.pop(SERVER_ATTRIBUTE, None)
+            if a.server is not None:
+                request.ctx.attributes[SERVER_ATTRIBUTE] = a.server
         self._count_unreported(request, a)
         if a.routed and (request.current is None or request.current.key != a.key):
             request.current = a
