@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, metavar="FILE",
                    help="router config, JSON (.json) or TOML: models, backends (latency_ms, tokens_per_second, "
                         "error_rate, rate_limit_rpm, usd_per_million_*), strategies, limits")
+    p.add_argument("--litellm", action="store_true",
+                   help="serve a real litellm.Router (mock answers, nothing leaves the machine) behind the same API, "
+                        "measured by app_instrumentation.integrations.litellm")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn log level (default: %(default)s)")
 
@@ -46,7 +50,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn  # the router extra; imported here so `llmmon --help` works without it
 
-    from llmmon.example_router.app import create_app
+    if args.litellm:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM's price table offline
+        from llmmon.litellm_router.app import create_app
+    else:
+        from llmmon.example_router.app import create_app
 
     if args.traffic < 0:
         print("llmmon router: --traffic must be >= 0", file=sys.stderr)

@@ -23,6 +23,7 @@ from llmmon.localstack.processes import signals_interrupt
 from llmmon.localstack.stack import LocalStack, StackOptions
 
 DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "llmmon-up"
+ROUTERS = ("example", "litellm")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="rules to load: 'default' = the env's rules; 'test' = short 'for'/intervals, "
                    "alerts fire within seconds (what the live tests use)")
     p.add_argument("--traffic", type=float, default=5.0, metavar="RPS", help="generated requests per second")
+    p.add_argument("--router", choices=ROUTERS, default="example",
+                   help="traffic source: the simulated example router, or a real LiteLLM Router (mock answers) "
+                   "measured by app_instrumentation.integrations.litellm")
     for name, default in (("router", 8080), ("prometheus", 9090), ("alertmanager", 9093)):
         p.add_argument(f"--{name}-port", type=int, default=default, metavar="PORT",
                        help=f"preferred {name} port on 127.0.0.1 (default {default}); if busy, or 0, a free one")
@@ -52,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         alertmanager_port=args.alertmanager_port,
         prometheus_flags=list(PROFILES[args.profile].prometheus_flags),
     )
+    if args.router == "litellm":
+        options.router_argv.append("--litellm")
     stack = LocalStack(options, LocalConfigs(settings, PROFILES[args.profile]))
     with signals_interrupt():
         return _run_stack(stack, args)
