@@ -234,7 +234,8 @@ class LocalStack:
                     try:
                         on_tick(self.status())
                     except (OSError, RuntimeError) as exc:
-                        on_tick(f"status unavailable: {exc}")
+                        reason = getattr(exc, "reason", None) or exc
+                        on_tick(f"status unavailable: Prometheus does not answer ({reason})")
         finally:
             self._serving = False
 
