@@ -106,12 +106,10 @@ class LocalStack:
             "router-up": lambda: self._in_main_thread(self.router_up),
         }).start()
         taken: set[int] = {self.sink.port}
-        ports = {name: pick_port(pref, taken=taken) for name, pref in (
-            ("router", o.router_port), ("prometheus", o.prometheus_port), ("alertmanager", o.alertmanager_port))}
-        for name, pref in (("router", o.router_port), ("prometheus", o.prometheus_port),
-                           ("alertmanager", o.alertmanager_port)):
-            if pref and ports[name] != pref:
-                self.notes.append(f"port {pref} for {name} is taken; using {ports[name]} instead")
+        preferred = {"router": o.router_port, "prometheus": o.prometheus_port, "alertmanager": o.alertmanager_port}
+        ports = {name: pick_port(pref, taken=taken) for name, pref in preferred.items()}
+        self.notes += [f"port {pref} for {name} is taken; using {ports[name]} instead"
+                       for name, pref in preferred.items() if pref and ports[name] != pref]
         self.endpoints = e = Endpoints(
             router=f"{HOST}:{ports['router']}", prometheus=f"{HOST}:{ports['prometheus']}",
             alertmanager=f"{HOST}:{ports['alertmanager']}", webhook_url=self.sink.url,
