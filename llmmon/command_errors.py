@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 
 
 class CommandError(Exception):
@@ -30,34 +32,20 @@ def port_number(text: str) -> int:
     return port
 
 
-def positive_seconds(text: str) -> float:
-    """argparse type: a duration in seconds, more than zero."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not seconds > 0 or seconds == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a duration: expected a number of seconds above 0")
-    return seconds
+def _number(accept: Callable[[float], bool], expected: str) -> Callable[[str], float]:
+    """An argparse type: a number ``accept`` takes, else ``"<text> <expected>"``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not accept(value):  # NaN fails every comparison, so it is refused too
+            raise argparse.ArgumentTypeError(f"{text} {expected}")
+        return value
+
+    return parse
 
 
-def share(text: str) -> float:
-    """argparse type: a share from 0 to 1 (error rates)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a share: expected a number from 0 to 1 (0.5 = half)")
-    return value
-
-
-def non_negative(text: str) -> float:
-    """argparse type: a number >= 0 (latencies, request rates)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} must be a number >= 0")
-    return value
+positive_seconds = _number(lambda v: 0 < v < math.inf, "is not a duration: expected a number of seconds above 0")
+share = _number(lambda v: 0 <= v <= 1, "is not a share: expected a number from 0 to 1 (0.5 = half)")
+non_negative = _number(lambda v: 0 <= v < math.inf, "must be a number >= 0")

@@ -9,14 +9,13 @@ config key to set, or the rendered file when the value comes from a default.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from foundation.settings import PROJECT_DIR, split_stack_file
+from foundation.walk import strings
 
 #: Host names reserved for documentation (RFC 2606 / RFC 6761): they can never be real.
 #: (``.test`` is left out: rule test files are named ``*.test.yml``.) A name must end there, so
@@ -34,21 +33,10 @@ class Placeholder:
         return f"{self.where} = {self.value}"
 
 
-def _walk(node: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            yield from _walk(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _walk(value, f"{path}[{i}]")
-    elif isinstance(node, str):
-        yield path, node
-
-
 def in_config(env: str, project_dir: Path = PROJECT_DIR) -> list[Placeholder]:
     """Placeholders in ``Pulumi.<env>.yaml``, by key (without the ``llm-router-monitoring:`` prefix)."""
     config, _ = split_stack_file(env, yaml.safe_load((project_dir / f"Pulumi.{env}.yaml").read_text()))
-    return [Placeholder(key, value) for key, value in _walk(config, "") if HOST.search(value)]
+    return [Placeholder(key, value) for key, value in strings(config) if HOST.search(value)]
 
 
 def in_render(env: str, out: Path, explained: list[Placeholder]) -> list[Placeholder]:
