@@ -1,5 +1,7 @@
 """The benchmark commands run and print their tables (no timing assertions: numbers depend on the machine)."""
 
+import pytest
+
 from benchmarks import bench_instrumentation, timing
 
 
@@ -30,3 +32,16 @@ def test_interleaved_rounds_rotate_the_order_and_keep_every_value():
 def test_spread_text_is_median_then_min_max():
     assert timing.Spread((5.0, 9.0, 4.0, 6.0, 5.5)).text(2) == "5.50 (4.00–9.00)"
     assert timing.Spread((7.0,)).text(1, " ms") == "7.0 ms"
+
+
+@pytest.mark.live
+def test_observability_benchmark_prints_its_table(capsys):
+    """Starts real router processes; asserts the table is printed, never a timing."""
+    from benchmarks import bench_observability
+
+    args = ["--seconds", "0.5", "--warmup", "0.2", "--rounds", "1", "--connections", "2"]
+    assert bench_observability.main(args) == 0
+    out = capsys.readouterr().out
+    for row in ("metrics only", "default logs, no tracing", "every request traced", "10% of requests traced",
+                "log lines / inference", "router CPU us/req"):
+        assert row in out

@@ -1,11 +1,12 @@
 """Render one environment, then run every offline checker over the result.
 
 Checkers: promtool check rules / check config / test rules, amtool check-config,
-kubernetes-validate --strict on ``kubernetes/``, and a PromQL check that every metric a
-rule or dashboard query names exists (catalog, recording rule or known external metric).
-Then it lists placeholder values (example.com) still in the env: a warning, a failure with
---strict. Prints each check as it finishes and a summary table (the first failing line of
-each failed check, its whole output below); exits non-zero when any check fails.
+kubernetes-validate --strict and checkov (zero failed checks) on ``kubernetes/``, and a
+PromQL check that every metric a rule or dashboard query names exists (catalog, recording
+rule or known external metric). Then it lists placeholder values (example.com) still in the
+env: a warning, a failure with --strict. Prints each check as it finishes and a summary table
+(the first failing line of each failed check, its whole output below); exits non-zero when
+any check fails.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from llmmon import name_checks, placeholders
 from llmmon.checkers import (
     CheckResult,
     amtool_check_config,
+    checkov_scan,
     kubernetes_validate,
     promtool_check_config,
     promtool_check_rules,
@@ -125,6 +127,8 @@ def checks(settings: Settings, out: Path) -> list[tuple[str, Check]]:
         ("amtool check-config", lambda: amtool_check_config(_exists(out / "alertmanager" / "alertmanager.yml"))),
         (f"kubernetes-validate {version}", lambda: _need(manifests, "manifests under kubernetes/")
          or kubernetes_validate(manifests, version)),
+        ("checkov (kubernetes)", lambda: _need(manifests, "manifests under kubernetes/")
+         or checkov_scan(out / "kubernetes").result()),
         ("PromQL metric names (rules)", lambda: name_checks.check_rules(rules)),
         ("PromQL metric names (dashboards)", lambda: name_checks.check_dashboards(settings, rules)),
     ]
