@@ -22,6 +22,7 @@ Jobs: ``llm-router`` (static targets, the env's scrape interval/timeout),
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,8 @@ DEFAULT_ALERTMANAGERS = ("alertmanager:9093",)
 DEFAULT_NODE_EXPORTERS = ("node-exporter:9100",)
 DEFAULT_RULE_FILES = ("rules/*.yml",)
 DEFAULT_INTERVAL = "15s"
+#: External label that tells the replicas of an HA Prometheus pair apart.
+REPLICA_LABEL = "prometheus_replica"
 
 
 def _pod_discovery(namespaces: Sequence[str]) -> dict[str, Any]:
@@ -98,3 +101,18 @@ def without_kubernetes_discovery(config: dict[str, Any]) -> dict[str, Any]:
     Kubernetes service discovery (Debian's promtool 2.42). Check those jobs' structure separately."""
     jobs = [j for j in config.get("scrape_configs", []) if "kubernetes_sd_configs" not in j]
     return {**config, "scrape_configs": jobs}
+
+
+def as_replica(config: dict[str, Any], replica: str) -> dict[str, Any]:
+    """``config`` for one replica of an HA pair (same rules and targets).
+
+    Its own ``prometheus_replica`` external label keeps the replicas' series apart (Thanos
+    Querier deduplicates on it); alerts drop it, so both replicas send Alertmanager the same
+    alert and Alertmanager notifies once.
+    """
+    out = copy.deepcopy(config)
+    out.setdefault("global", {}).setdefault("external_labels", {})[REPLICA_LABEL] = replica
+    alerting = out.setdefault("alerting", {})
+    alerting["alert_relabel_configs"] = [*alerting.get("alert_relabel_configs", []),
+                                         {"action": "labeldrop", "regex": REPLICA_LABEL}]
+    return out
