@@ -26,12 +26,19 @@ import pytest
 from alerts.alertmanager import CRITICAL, WATCHDOG
 from alerts.prometheus_config import REPLICA_LABEL
 from foundation import alert_names as names
-from foundation.settings import load_settings
-from llmmon.localstack.configs import PROFILES, LocalConfigs
-from llmmon.localstack.ha import notification_order, notifications, pause, per_group, resume, wait_for_cluster
+from llmmon.localstack.configs import PROFILES
+from llmmon.localstack.ha import (
+    ha_stack,
+    notification_order,
+    notifications,
+    pause,
+    per_group,
+    resume,
+    wait_for_cluster,
+)
 from llmmon.localstack.httpjson import get_json, is_ok, send_json, wait_until
 from llmmon.localstack.processes import pid_alive
-from llmmon.localstack.stack import LocalStack, StackOptions
+from llmmon.localstack.stack import LocalStack
 from llmmon.localstack.state import StackState
 
 pytestmark = pytest.mark.live
@@ -41,17 +48,6 @@ PEER_TIMEOUT_S = PROFILES["test"].peer_timeout_s
 #: After a delivery, how long a duplicate could still come: the last peer's turn, a group
 #: interval (ha_timings), plus slack.
 DUPLICATE_WINDOW_S = 2 * PEER_TIMEOUT_S + (2 * PEER_TIMEOUT_S + 1) + 3
-
-
-def ha_stack(workdir) -> LocalStack:
-    profile = PROFILES["test"]
-    options = StackOptions(
-        workdir=workdir, env="dev", profile="test", traffic_rps=5,
-        router_port=None, prometheus_port=None, alertmanager_port=None,
-        prometheus_flags=list(profile.prometheus_args(ha=True)), cluster_flags=list(profile.cluster_flags),
-        prometheus_replicas=2, alertmanager_peers=3,
-    )
-    return LocalStack(options, LocalConfigs(load_settings("dev"), profile))
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from foundation.settings import available_envs, load_settings
 from llmmon.checkers import MissingTool
 from llmmon.command_errors import CommandError, non_negative, os_problem, port_number, positive_seconds
 from llmmon.localstack.configs import PROFILES, LocalConfigs
+from llmmon.localstack.ha import HA_ALERTMANAGERS, HA_PROMETHEUS
 from llmmon.localstack.httpjson import NotReady
 from llmmon.localstack.processes import signals_interrupt
 from llmmon.localstack.restarts import GaveUp
@@ -27,8 +28,6 @@ from llmmon.localstack.state import StackRunning
 
 DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "llmmon-up"
 ROUTERS = ("example", "litellm")
-#: ``--ha``: the replica counts prod deploys (cluster.prometheus.replicas, cluster.alertmanager.replicas).
-HA_PROMETHEUS, HA_ALERTMANAGERS = 2, 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

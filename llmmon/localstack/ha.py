@@ -16,8 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from foundation.settings import load_settings
+from llmmon.localstack.configs import PROFILES, LocalConfigs
 from llmmon.localstack.httpjson import get_json, wait_until
+from llmmon.localstack.stack import LocalStack, StackOptions
 from llmmon.localstack.status import cluster_view
+
+#: ``llmmon up --ha``: the replica counts prod deploys (cluster.prometheus.replicas, cluster.alertmanager.replicas).
+HA_PROMETHEUS, HA_ALERTMANAGERS = 2, 3
 
 
 def peer_name(alertmanager_url: str) -> str:
@@ -93,3 +99,16 @@ def pause(pid: int, timeout: float = 10) -> None:
 
 def resume(pid: int) -> None:
     os.kill(pid, signal.SIGCONT)
+
+
+def ha_stack(workdir: Path, env: str = "dev", profile: str = "test", traffic_rps: float = 5.0) -> LocalStack:
+    """An ``llmmon up --ha`` stack (not started) on free ports, as the tests and benchmarks drive it:
+    in-process, with no supervisor loop, so a killed process stays down until ``restart``."""
+    p = PROFILES[profile]
+    options = StackOptions(
+        workdir=workdir, env=env, profile=profile, traffic_rps=traffic_rps,
+        router_port=None, prometheus_port=None, alertmanager_port=None,
+        prometheus_flags=list(p.prometheus_args(ha=True)), cluster_flags=list(p.cluster_flags),
+        prometheus_replicas=HA_PROMETHEUS, alertmanager_peers=HA_ALERTMANAGERS,
+    )
+    return LocalStack(options, LocalConfigs(load_settings(env), p))
