@@ -17,7 +17,7 @@ from app_instrumentation.catalog import SAMPLE_NAMES
 
 #: Series that exist without our router: Prometheus itself, exporters, Alertmanager.
 EXTERNAL_NAMES = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds", "scrape_samples_scraped"})
-EXTERNAL_PREFIXES = ("node_", "kube_", "prometheus_", "alertmanager_", "container_", "process_", "go_")
+EXTERNAL_PREFIXES = ("node_", "kube_", "prometheus_", "alertmanager_", "container_", "process_", "go_", "thanos_")
 
 _CHILDREN = ("expr", "lhs", "rhs", "param", "vector_selector", "args")
 

@@ -22,6 +22,7 @@ from stack.services import (
     kibana,
     logstash,
     prometheus,
+    thanos,
     tracing,
 )
 
@@ -35,6 +36,7 @@ UPSTREAM = (
 BUILDERS: tuple[Callable[[Context], Service], ...] = (
     prometheus.build, alertmanager.build, grafana.build, elasticsearch.build, logstash.build,
     kibana.build, filebeat.build, tracing.build, exporters.node_exporter, exporters.kube_state_metrics,
+    thanos.build,
 )
 #: Where each UI/API is reached inside the cluster: (service name, port).
 ENDPOINTS = {
@@ -58,8 +60,10 @@ def namespace_service(settings: Settings) -> Service:
 
 
 def builders(settings: Settings) -> tuple[Callable[[Context], Service], ...]:
-    """The components this env deploys: no Grafana when an external one gets the content."""
-    return tuple(b for b in BUILDERS if settings.grafana.deploys_grafana or b is not grafana.build)
+    """The components this env deploys: no Grafana when an external one gets the content, Thanos
+    only with ``metricsStore.mode: thanos``."""
+    skipped = {grafana.build: not settings.grafana.deploys_grafana, thanos.build: not settings.metrics_store.thanos_enabled}
+    return tuple(b for b in BUILDERS if not skipped.get(b, False))
 
 
 def build_services(settings: Settings, secrets: Mapping[str, Any], artifacts: Mapping[str, str]) -> list[Service]:

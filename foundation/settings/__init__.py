@@ -9,7 +9,7 @@ and the stack layer fetches the values with ``pulumi.Config.require_secret``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,13 @@ from foundation.settings.cluster import ClusterSettings
 from foundation.settings.errors import SettingsError
 from foundation.settings.grafana import GrafanaSettings
 from foundation.settings.logs import LoggingSettings
+from foundation.settings.metrics_store import MetricsStoreSettings
 from foundation.settings.reader import Reader
 from foundation.settings.router import RouterSettings
 
 PROJECT = "llm-router-monitoring"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-SECTIONS = frozenset({"router", "alerting", "cluster", "logging", "grafana"})
+SECTIONS = frozenset({"router", "alerting", "cluster", "logging", "grafana", "metricsStore"})
 
 __all__ = ["Settings", "SettingsError", "load_settings", "available_envs", "PROJECT", "PROJECT_DIR"]
 
@@ -40,6 +41,8 @@ class Settings:
     grafana: GrafanaSettings
     #: Names (without project prefix) of the keys given as Pulumi secrets.
     secret_keys: frozenset[str]
+    #: Long-term metrics: Prometheus alone, Thanos, or remote write.
+    metrics_store: MetricsStoreSettings = field(default_factory=MetricsStoreSettings)
 
     @classmethod
     def from_config(cls, env: str, config: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> Settings:
@@ -54,23 +57,29 @@ class Settings:
             logging=r.parse("logging", LoggingSettings.parse),
             grafana=r.parse("grafana", GrafanaSettings.parse),
             secret_keys=secret_keys,
+            metrics_store=r.parse("metricsStore", MetricsStoreSettings.parse),
         )._checked()
 
     def _checked(self) -> Settings:
         """Rules across sections."""
         g, workload = self.grafana, self.cluster.workloads["grafana"]
-        if g.uses_provider and g.deploys_grafana:
-            if not g.url and "grafana" not in self.cluster.ingress_hosts:
-                raise SettingsError(self.env, "grafana.url", "missing; the provider reaches the in-cluster Grafana "
-                                    "through its ingress: set grafana.url or cluster.ingress.hosts.grafana")
-            # Content created through the API lives in Grafana's database: on an emptyDir it
-            # vanishes at every pod restart, and with several SQLite replicas each has its own.
-            if workload.storage is None:
-                raise SettingsError(self.env, "cluster.grafana.storage", "missing; grafana.delivery: provider keeps "
-                                    "dashboards in Grafana's database, which needs a volume to survive restarts")
+        if g.uses_provider and g.deploys_grafana and not g.url and "grafana" not in self.cluster.ingress_hosts:
+            raise SettingsError(self.env, "grafana.url", "missing; the provider reaches the in-cluster Grafana "
+                                "through its ingress: set grafana.url or cluster.ingress.hosts.grafana")
+        if g.deploys_grafana and g.database.shared and workload.storage is not None:
+            raise SettingsError(self.env, "cluster.grafana.storage", "Grafana keeps its data in PostgreSQL "
+                                "(grafana.database.type: postgres); a volume per replica would hold nothing: remove it")
+        if g.deploys_grafana and not g.database.shared:
+            # SQLite lives in the pod: several replicas would each have their own users, sessions
+            # and alerting state, and content created through the API would vanish without a volume.
             if workload.replicas != 1:
-                raise SettingsError(self.env, "cluster.grafana.replicas", f"expected 1 with grafana.delivery: provider "
-                                    f"(each replica has its own SQLite database), got {workload.replicas}")
+                raise SettingsError(self.env, "cluster.grafana.replicas", f"expected 1 with SQLite (each replica "
+                                    f"would have its own database: sessions and alerting state not shared), got "
+                                    f"{workload.replicas}; set grafana.database.type: postgres for more")
+            if g.uses_provider and workload.storage is None:
+                raise SettingsError(self.env, "cluster.grafana.storage", "missing; grafana.delivery: provider keeps "
+                                    "dashboards in Grafana's database, which needs a volume to survive restarts "
+                                    "(or grafana.database.type: postgres)")
         return self
 
     @property

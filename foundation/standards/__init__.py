@@ -25,6 +25,8 @@ HERE = Path(__file__).parent
 ECS_FIELDS_PATH = HERE / "ecs_fields.yml"
 ECS_LOGGING_SPEC_PATH = HERE / "ecs_logging_spec.json"
 SEMCONV_PATH = HERE / "otel_semconv.yml"
+#: Thanos' flags per component, object store types, endpoint config keys (what the stack may pass).
+THANOS_PATH = HERE / "thanos.yml"
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,13 @@ class SemconvReference:
 def semconv_reference() -> SemconvReference:
     raw = yaml.safe_load(SEMCONV_PATH.read_text())
     return SemconvReference(str(raw["semconv_version"]), {k: v["type"] for k, v in raw["attributes"].items()})
+
+
+@functools.cache
+def thanos_reference() -> dict[str, Any]:
+    """The vendored Thanos flags, object store types and endpoint config keys."""
+    return dict(yaml.safe_load(THANOS_PATH.read_text()))
+
+
+def thanos_objstore_types() -> tuple[str, ...]:
+    return tuple(thanos_reference()["objstore_types"])
