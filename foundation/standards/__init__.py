@@ -4,6 +4,8 @@
   (type, array normalization, ``ignore_above``, multi-fields, allowed values).
 - ``ecs_logging_spec.json``: elastic/ecs-logging's ``spec/spec.json`` (key order, top-level
   dotted keys, label key sanitization), verbatim.
+- ``thanos.yml``: the flags, object store types and endpoint-config keys of the pinned Thanos
+  release (what the stack passes to Thanos is checked against it).
 - ``otel_semconv.yml``: the OpenTelemetry GenAI attribute registry and the other attributes
   our spans carry, with their types.
 
