@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app_instrumentation import catalog
-from app_instrumentation.collector import MetricsCollector
+from app_instrumentation.collector import COMPONENT, MetricsCollector
 from app_instrumentation.events import (
     COMPLETION_ATTRIBUTE,
     PROMPT_ATTRIBUTE,
@@ -37,6 +37,15 @@ from llmmon.example_router.queue import InferenceQueue
 RETRY_REASONS = ("error",)
 #: Cached answers are replayed in pieces of this many characters.
 REPLAY_CHARS = 24
+#: Every ``errors_total`` (type, component, severity) this router records: a backend attempt that
+#: failed (recovered by a retry or fallback, or not), a cache error served around, a rejected
+#: request, and a failed inference (``MetricsCollector.on_error``: once per failed request).
+ERROR_SERIES: tuple[tuple[str, str, str], ...] = (
+    *((t, "backend", "warning") for t in ("backend_error", "backend_timeout", "rate_limited")),
+    ("cache_error", "cache", "warning"),
+    ("validation_error", "api", "warning"),
+    *((t, COMPONENT, "error") for t in ("backend_error", "backend_timeout", "rate_limited", "queue_full")),
+)
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,8 @@ class Router:
         for from_backend, to_backend in sorted(pairs):
             for reason in catalog.FALLBACKS.enums["reason"]:
                 c.preinitialize(catalog.FALLBACKS, from_backend, to_backend, reason)
+        for error_type, component, severity in ERROR_SERIES:
+            c.preinitialize(catalog.ERRORS, error_type, component, severity)
 
     def is_initialized(self) -> bool:
         return self._started and not self.faults.not_ready
@@ -213,10 +224,12 @@ class Router:
         )
         self.observers.start(ctx)
         resources = AsyncExitStack()
+        # In progress until the generation is closed, whichever way it ends (the stall alert's input).
+        resources.enter_context(self.collector.inference_in_progress())
         try:
             cached = await self._cache_lookup(req)
             if cached is not None:
-                return Generation(self, req, ctx, cached=cached)
+                return Generation(self, req, ctx, cached=cached, resources=resources)
             await resources.enter_async_context(self.queue.slot())
             answer = await self._attempts(ctx)
             ctx.backend = answer.backend
