@@ -6,6 +6,7 @@ and reports what it said. A missing binary is a clear error naming the Debian pa
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,17 @@ def promtool_test_rules(paths: Sequence[Path]) -> CheckResult:
 
 def promtool_check_config(path: Path) -> CheckResult:
     return run_tool("promtool check config", ["promtool", "check", "config", str(path)])
+
+
+def promtool_service_discovery(config: Path, job: str, timeout: str = "1s") -> list[dict[str, dict[str, str]]]:
+    """``promtool check service-discovery``: each discovered target's labels before (``discoveredLabels``)
+    and after relabelling (``labels``, empty when a rule dropped it), as Prometheus computes them."""
+    result = run_tool("promtool check service-discovery",
+                      ["promtool", "check", "service-discovery", f"--timeout={timeout}", str(config), job])
+    if not result.ok:
+        raise AssertionError(f"{result.name} failed:\n{result.output}")
+    text = result.output  # the JSON report, with promtool's log lines around it
+    return list(json.JSONDecoder().raw_decode(text, text.index("["))[0])
 
 
 def promtool_check_metrics(exposition: str) -> CheckResult:
