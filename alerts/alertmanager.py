@@ -30,8 +30,12 @@ INHIBIT_EQUAL = ("service", "signal")
 LOCAL_TIMINGS = RoutingSettings(group_wait="1s", group_interval="1s", repeat_interval="1m",
                                 critical_repeat_interval="1m")
 
-_LIST = '{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nDashboard: ' \
-        '{{ .Annotations.dashboard_url }}\nRunbook: {{ .Annotations.runbook_url }}\n\n{{ end }}'
+#: Every alert of a notification: what, where (all its labels: pod, instance, model...), since when.
+_LIST = ('{{ range .Alerts }}[{{ .Status | toUpper }}] {{ .Annotations.summary }}\n{{ .Annotations.description }}\n'
+         'Labels: {{ range .Labels.SortedPairs }}{{ .Name }}={{ .Value }} {{ end }}\n'
+         'Started: {{ .StartsAt.Format "2006-01-02 15:04:05 MST" }}'
+         '{{ if eq .Status "resolved" }}, resolved: {{ .EndsAt.Format "2006-01-02 15:04:05 MST" }}{{ end }}\n'
+         'Dashboard: {{ .Annotations.dashboard_url }}\nRunbook: {{ .Annotations.runbook_url }}\n\n{{ end }}')
 _SUBJECT = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] ' \
            '{{ .GroupLabels.alertname }} ({{ .CommonLabels.env }})'
 
