@@ -27,7 +27,10 @@ DEFAULT, CRITICAL, WARNING, WATCHDOG = "default", "critical-alerts", "warning-al
 GROUP_BY = ("alertname", "env", "service")
 #: Critical suppresses warning of the same service and signal.
 INHIBIT_EQUAL = ("service", "signal")
-LOCAL_TIMINGS = RoutingSettings(group_wait="1s", group_interval="1s", repeat_interval="1m",
+#: The local stack's timings. group_wait covers the gap between a warning and its critical twin
+#: firing (up to one 10s rate window of the test profile, whose 'for' durations are 60x shorter):
+#: a warning whose critical twin fires within it is never sent. Production's 30s does the same.
+LOCAL_TIMINGS = RoutingSettings(group_wait="10s", group_interval="10s", repeat_interval="1m",
                                 critical_repeat_interval="1m")
 
 #: Every alert of a notification: what, where (all its labels: pod, instance, model...), since when.

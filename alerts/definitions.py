@@ -168,8 +168,9 @@ def _client_error_share(p: Profile, t: float, floor: float) -> str:
 
 
 def _instances_down(p: Profile, t: float) -> str:
-    # absent(): no router target at all (every pod gone, a selector that matches nothing) is 100 % down.
-    return f"(1 - avg by (job) ({ROUTER_UP})) > {t:g}\nor\nabsent({ROUTER_UP})"
+    # absent(): no router target at all (every pod gone, a selector that matches nothing) is 100 % down,
+    # once Prometheus scrapes anything at all (right after its start nothing has an ``up`` yet).
+    return f"(1 - avg by (job) ({ROUTER_UP})) > {t:g}\nor\nabsent({ROUTER_UP}) and on () count(up) > 0"
 
 
 def _restarts(p: Profile, t: float) -> str:

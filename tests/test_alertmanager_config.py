@@ -114,7 +114,7 @@ def test_routing_timings_come_from_the_env():
     assert children["watchdog"]["repeat_interval"] == routing.group_interval == "5m"
     local = {c["receiver"]: c for c in local_alertmanager_config(load_settings("dev"), "http://127.0.0.1:9/")["route"]
              ["routes"]}
-    assert local["watchdog"]["repeat_interval"] == "1m"  # 1s group interval: heartbeat at most once a minute
+    assert local["watchdog"]["repeat_interval"] == "1m"  # group interval under a minute: heartbeat at most once a minute
 
 
 def test_receivers_render_the_env_settings():

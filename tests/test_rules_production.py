@@ -154,8 +154,9 @@ def test_service_down_fires_per_pod_and_instances_down_past_half(tmp_path):
 
 def test_no_router_target_at_all_is_all_down(tmp_path):
     """A selector that matches no pod leaves no ``up`` series: monitoring is blind, which must page."""
-    run(tmp_path, [('up{instance="10.9.0.1:9100", job="node-exporter"}', "1x10")],
-        [firing(("ServiceDown", "RouterInstancesDown"), {"RouterInstancesDown": 1}, "5m")])
+    run(tmp_path, [('up{instance="10.9.0.1:9100", job="node-exporter"}', "_x2 1x10")],
+        [firing(("ServiceDown", "RouterInstancesDown"), {}, "2m"),  # Prometheus just started: no up at all yet
+         firing(("ServiceDown", "RouterInstancesDown"), {"RouterInstancesDown": 1}, "5m")])
 
 
 KSM = 'job="kube-state-metrics", instance="kube-state-metrics:8080", uid="1f2e"'

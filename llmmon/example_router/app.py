@@ -107,7 +107,7 @@ class RouterApp:
             Route("/api/generate", self.generate, methods=["POST"]),
             Route("/api/models", self.list_models, methods=["GET"]),
             Route("/api/models/{model}", self.get_model, methods=["GET"]),
-            Route("/admin/faults", self.faults_endpoint, methods=["GET", "POST", "DELETE"]),
+            Route("/admin/faults", self.faults_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
 
     # --- endpoints -------------------------------------------------------------------
@@ -169,9 +169,10 @@ class RouterApp:
         }
 
     async def faults_endpoint(self, request: Request) -> Response:
-        if request.method == "POST":
+        if request.method in ("POST", "PUT"):  # POST changes what it names, PUT replaces every fault
+            change = self.faults.apply if request.method == "POST" else self.faults.replace
             try:
-                self.faults.apply(json.loads(await request.body()))
+                change(json.loads(await request.body()))
             except (FaultError, ValueError) as exc:
                 return error_response(400, "validation_error", str(exc))
         elif request.method == "DELETE":

@@ -37,6 +37,8 @@ from llmmon.example_router.queue import InferenceQueue
 RETRY_REASONS = ("error",)
 #: Cached answers are replayed in pieces of this many characters.
 REPLAY_CHARS = 24
+#: How often a stalled inference (the ``stall`` fault) looks whether it may go on.
+STALL_POLL_SECONDS = 0.1
 #: Every ``errors_total`` (type, component, severity) this router records: a backend attempt that
 #: failed (recovered by a retry or fallback, or not), a cache error served around, a rejected
 #: request, and a failed inference (``MetricsCollector.on_error``: once per failed request).
@@ -227,6 +229,8 @@ class Router:
         # In progress until the generation is closed, whichever way it ends (the stall alert's input).
         resources.enter_context(self.collector.inference_in_progress())
         try:
+            while self.faults.stall:  # injected: nothing gets through until the fault is cleared
+                await asyncio.sleep(STALL_POLL_SECONDS)
             cached = await self._cache_lookup(req)
             if cached is not None:
                 return Generation(self, req, ctx, cached=cached, resources=resources)
