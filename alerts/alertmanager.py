@@ -11,7 +11,7 @@
   for webhooks, so the watchdog webhook's URL is plain and its token is a file.
 * ``local_alertmanager_config(settings, webhook_url, timings=LOCAL_TIMINGS)``: the same
   routing tree and inhibition with every receiver posting to one webhook (the local live
-  stack's sink), and short timings so notifications arrive within seconds.
+  stack's sink), and short timings (``LOCAL_TIMINGS``) so notifications arrive within seconds.
 """
 
 from __future__ import annotations
