@@ -274,13 +274,11 @@ class QuantileProbe(Probe):
 
 
 @dataclass(frozen=True)
-class ShareDownProbe(Probe):
+class ShareDownProbe(GaugeProbe):
     """``targets`` scrape targets (``up``) of which a share is down; the alert compares that share."""
 
     name: str = "up"
-    labels: Mapping[str, str] = field(default_factory=dict)
     targets: int = 20
-    reads_counters: bool = False
 
     def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
         down = round(target_value(threshold or 0.0, self.op, side) * self.targets)
