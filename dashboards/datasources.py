@@ -12,8 +12,6 @@ from foundation.settings import Settings
 
 #: Where the stack mounts the rendered ``grafana/dashboards/*.json`` inside Grafana.
 DASHBOARDS_MOUNT = "/var/lib/grafana/dashboards"
-#: Grafana folder the file provider puts the dashboards in.
-FOLDER = "LLM Router"
 
 PROMETHEUS_UID = "prometheus"
 ELASTICSEARCH_UID = "elasticsearch"
@@ -93,7 +91,7 @@ def datasources(endpoints: Endpoints, scrape_interval: str) -> dict[str, object]
     }
 
 
-def dashboard_provider() -> dict[str, object]:
+def dashboard_provider(folder: str) -> dict[str, object]:
     """``provisioning/dashboards`` document: load every JSON file under the mount."""
     return {
         "apiVersion": 1,
@@ -101,7 +99,7 @@ def dashboard_provider() -> dict[str, object]:
             {
                 "name": "llm-router",
                 "orgId": 1,
-                "folder": FOLDER,
+                "folder": folder,
                 "type": "file",
                 "disableDeletion": True,
                 "allowUiUpdates": False,

@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "router": ("llmmon.commands.router", "run the example LLM router, an instrumented traffic source"),
     "up": ("llmmon.commands.up", "run the local stack: router + traffic, Prometheus, Alertmanager, webhook sink"),
     "fault": ("llmmon.commands.fault", "inject a fault into a running local stack (error burst, slow, outage, router down/up)"),
+    "diff": ("llmmon.commands.diff", "what changes for on-call between two renders or against a git revision"),
+    "snapshot": ("llmmon.commands.snapshot", "draw every dashboard as a PNG from a running Prometheus"),
 }
 
 

@@ -48,15 +48,24 @@ def upstream_artifacts(settings: Settings) -> dict[str, str]:
 
 
 def namespace_service(settings: Settings) -> Service:
+    """The monitoring namespace (restricted Pod Security) and the node agents' one (privileged)."""
     version = image_version(settings.cluster.images["prometheus"])
-    ns = settings.cluster.namespace
-    return Service("Namespace", [net.namespace_object(ns, version), *net.namespace_baseline(ns, version)])
+    c = settings.cluster
+    return Service("Namespace", [
+        net.namespace_object(c.namespace, version, net.RESTRICTED), *net.namespace_baseline(c.namespace, version),
+        net.namespace_object(c.node_namespace, version, net.PRIVILEGED), *net.namespace_baseline(c.node_namespace, version),
+    ])
+
+
+def builders(settings: Settings) -> tuple[Callable[[Context], Service], ...]:
+    """The components this env deploys: no Grafana when an external one gets the content."""
+    return tuple(b for b in BUILDERS if settings.grafana.deploys_grafana or b is not grafana.build)
 
 
 def build_services(settings: Settings, secrets: Mapping[str, Any], artifacts: Mapping[str, str]) -> list[Service]:
     """The namespace first, then one Service per monitoring component."""
     ctx = Context(settings, artifacts, secrets)
-    return [namespace_service(settings), *(build(ctx) for build in BUILDERS)]
+    return [namespace_service(settings), *(build(ctx) for build in builders(settings))]
 
 
 def endpoints(settings: Settings) -> dict[str, str]:
@@ -66,6 +75,8 @@ def endpoints(settings: Settings) -> dict[str, str]:
     for name, (service, port) in ENDPOINTS.items():
         host = c.ingress_hosts.get(name)
         out[f"{name}Url"] = f"https://{host}" if host else f"http://{service}.{c.namespace}.svc:{port}"
+    if settings.grafana.url:
+        out["grafanaUrl"] = settings.grafana.url
     out["otlpHttpEndpoint"] = f"http://jaeger-collector.{c.namespace}.svc:4318"
     out["otlpGrpcEndpoint"] = f"http://jaeger-collector.{c.namespace}.svc:4317"
     return out

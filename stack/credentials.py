@@ -14,6 +14,9 @@ from typing import Any
 
 import yaml
 
+from foundation.settings import Settings
+from foundation.settings.grafana import TOKEN_SECRET
+
 #: Pulumi config key -> what it is (for docs and error messages).
 STATIC_SECRETS: dict[str, str] = {
     "grafanaAdminPassword": "Grafana admin user's password",
@@ -22,7 +25,12 @@ STATIC_SECRETS: dict[str, str] = {
     "kibanaEncryptionKey": "Kibana session/saved-object encryption key, >= 32 characters, shared by all replicas",
     "logstashWriterPassword": "Elasticsearch user 'logstash_writer' (Logstash output, write-only to log indices)",
     "jaegerPassword": "Elasticsearch user 'jaeger' (trace storage, jaeger-* indices only)",
+    "jaegerReaderPassword": "Elasticsearch user 'jaeger_reader' (jaeger-query: search jaeger-* indices only)",
     "grafanaReaderPassword": "Elasticsearch user 'grafana_reader' (read-only log indices, Grafana datasource)",
+}
+#: Secrets that only some Grafana modes need (``required_secret_keys`` decides).
+MODE_SECRETS: dict[str, str] = {
+    TOKEN_SECRET: "Grafana service-account token for the Pulumi Grafana provider (grafana.auth: token)",
 }
 
 ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
@@ -71,5 +79,11 @@ def alertmanager_secret_files(artifacts: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def required_secret_keys(artifacts: Mapping[str, str]) -> list[str]:
-    return sorted({*STATIC_SECRETS, *alertmanager_secret_files(artifacts)})
+def required_secret_keys(settings: Settings, artifacts: Mapping[str, str]) -> list[str]:
+    """Every Pulumi secret this env needs: its Grafana mode decides the Grafana credentials."""
+    keys = {*STATIC_SECRETS, *alertmanager_secret_files(artifacts)}
+    if not settings.grafana.deploys_grafana:
+        keys.discard("grafanaAdminPassword")  # no Grafana of ours to be admin of
+    if settings.grafana.uses_provider and settings.grafana.auth == "token":
+        keys.add(TOKEN_SECRET)
+    return sorted(keys)

@@ -35,12 +35,17 @@ class Registered:
 class CaptureMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.resources: list[Registered] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(Registered(args.typ, args.name, dict(args.inputs), bool(args.custom)))
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.calls.append((args.token, dict(args.args)))
+        if args.token == "grafana:oss/getTeam:getTeam":  # a team exists for every name asked
+            team_id = str(sum(map(ord, args.args["name"])))
+            return {"id": team_id, "teamId": int(team_id), "name": args.args["name"]}, []
         return {}, []
 
 
@@ -55,11 +60,12 @@ def unwrap_secret(value: Any) -> Any:
 
 def run_program(
     env: str, secrets: Mapping[str, str], config: Mapping[str, Any] | None = None, preview: bool = False,
-    entry_point: bool = False,
+    entry_point: bool = False, plain: Mapping[str, str] | None = None,
 ) -> list[Registered]:
     """Run ``stack.program.main`` (or, like the Pulumi CLI, the ``stack/`` folder) for one env.
 
-    Returns every registered resource.
+    ``config`` replaces the env's section config; ``plain`` adds string keys as ``pulumi config
+    set`` stores them (default: ``fake_plain_config``). Returns every registered resource.
     """
     from stack import program
 
@@ -69,7 +75,8 @@ def run_program(
     asyncio.set_event_loop(loop)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=env, preview=preview)
     values = {f"{PROJECT}:{k}": json.dumps(v) for k, v in (stack_config(env) if config is None else config).items()}
-    values.update({f"{PROJECT}:{k}": v for k, v in secrets.items()})
+    plain = fake_plain_config(env) if plain is None else plain
+    values.update({f"{PROJECT}:{k}": v for k, v in {**plain, **secrets}.items()})
     pulumi.runtime.set_all_config(values, [f"{PROJECT}:{k}" for k in secrets])
 
     @pulumi.runtime.test
@@ -94,5 +101,18 @@ def fake_secrets(env: str) -> dict[str, str]:
     from stack.build import upstream_artifacts
     from stack.credentials import required_secret_keys
 
-    keys = required_secret_keys(upstream_artifacts(load_settings(env)))
+    settings = load_settings(env)
+    keys = required_secret_keys(settings, upstream_artifacts(settings))
     return {key: f"TEST-{env}-{key}-s3cr3t-Zq9x" for key in keys}
+
+
+#: A syntactically valid certificate for mocked runs (never a real CA).
+FAKE_CA = "-----BEGIN CERTIFICATE-----\nTEST-ONLY-NOT-A-CERTIFICATE\n-----END CERTIFICATE-----\n"
+
+
+def fake_plain_config(env: str) -> dict[str, str]:
+    """Plain (non-secret) config keys the env needs besides its stack file."""
+    from foundation.settings import load_settings
+    from foundation.settings.grafana import ELASTICSEARCH_CA_CONFIG
+
+    return {ELASTICSEARCH_CA_CONFIG: FAKE_CA} if load_settings(env).grafana.uses_provider else {}

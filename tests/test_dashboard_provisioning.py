@@ -13,7 +13,7 @@ from dashboards.render import DATASOURCES_FILE, PROVIDER_FILE, artifacts
 from foundation.settings import load_settings
 
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
+@pytest.fixture(scope="module", params=["dev", "staging"])
 def rendered(request):
     settings = load_settings(request.param)
     return settings, artifacts(settings)
@@ -48,6 +48,15 @@ def test_file_provider_loads_the_rendered_dashboards(rendered):
     (provider,) = yaml.safe_load(files[PROVIDER_FILE])["providers"]
     assert provider["type"] == "file" and provider["options"]["path"] == DASHBOARDS_MOUNT
     assert provider["disableDeletion"] and not provider["allowUiUpdates"]
+
+
+def test_provider_delivery_renders_no_provisioning_files():
+    """prod delivers content through Grafana's API: provisioning files would be dead config."""
+    settings = load_settings("prod")
+    assert settings.grafana.delivery == "provider"
+    files = artifacts(settings)
+    assert DATASOURCES_FILE not in files and PROVIDER_FILE not in files
+    assert {f"grafana/dashboards/{d.uid}.json" for d in build_all()} <= set(files)
 
 
 def test_dashboard_path_only_for_known_uids():

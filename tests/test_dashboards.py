@@ -157,11 +157,12 @@ def test_render_is_byte_identical_across_runs_and_complete():
     assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def test_render_is_byte_identical_in_a_fresh_interpreter(tmp_path):
+@pytest.mark.parametrize(("env", "files"), [("staging", 7), ("prod", 5)])  # prod: no provisioning files
+def test_render_is_byte_identical_in_a_fresh_interpreter(tmp_path, env, files):
     script = (
         "import sys, pathlib; from llmmon.render import write; from dashboards.render import artifacts;"
         "from foundation.settings import load_settings;"
-        "write(artifacts(load_settings('prod')), pathlib.Path(sys.argv[1]))"
+        f"write(artifacts(load_settings({env!r})), pathlib.Path(sys.argv[1]))"
     )
     outputs = []
     for seed in ("1", "2"):  # a different hash seed reorders any set or dict built from one
@@ -169,7 +170,7 @@ def test_render_is_byte_identical_in_a_fresh_interpreter(tmp_path):
         subprocess.run([sys.executable, "-c", script, str(out)], check=True,
                        env={**os.environ, "PYTHONHASHSEED": seed})
         outputs.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
-    assert outputs[0] == outputs[1] and len(outputs[0]) == 7
+    assert outputs[0] == outputs[1] and len(outputs[0]) == files
 
 
 def test_timeseries_helper_marks_thresholds_only_when_given():

@@ -29,7 +29,9 @@ def test_wheel_holds_only_the_instrumentation_and_its_runtime_deps(tmp_path):
     requires = sorted(metadata.get_all("Requires-Dist"))
     base = [r for r in requires if "extra ==" not in r]
     assert [r.split(">")[0].split("<")[0] for r in base] == ["prometheus-client", "psutil"]
-    assert all("opentelemetry" in r for r in requires if "extra ==" in r), "only tracing is optional"
+    extras = {r.split("extra ==")[1].strip().strip('"') for r in requires if "extra ==" in r}
+    assert extras == {"tracing", "fast-json"}
+    assert all("opentelemetry" in r or "orjson" in r for r in requires if "extra ==" in r)
 
 
 def test_root_project_and_instrumentation_agree_on_runtime_deps():
@@ -38,4 +40,5 @@ def test_root_project_and_instrumentation_agree_on_runtime_deps():
     root = tomllib.loads((PACKAGE_DIR.parent / "pyproject.toml").read_text())["project"]
     own = tomllib.loads((PACKAGE_DIR / "pyproject.toml").read_text())["project"]
     assert root["dependencies"] == own["dependencies"]
-    assert root["optional-dependencies"]["tracing"] == own["optional-dependencies"]["tracing"]
+    for extra in ("tracing", "fast-json"):
+        assert root["optional-dependencies"][extra] == own["optional-dependencies"][extra]

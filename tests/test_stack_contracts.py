@@ -22,7 +22,7 @@ ENVS = ("dev", "staging", "prod")
 def stack(env):
     settings = load_settings(env)
     artifacts = upstream_artifacts(settings)
-    secrets = dict.fromkeys(required_secret_keys(artifacts), REDACTED)
+    secrets = dict.fromkeys(required_secret_keys(settings, artifacts), REDACTED)
     objs = {(o["kind"], o["metadata"]["name"]): o for s in build_services(settings, secrets, artifacts) for o in s.objects}
     return settings, artifacts, objs
 
@@ -52,8 +52,19 @@ def test_prometheus_configmap_contains_prometheus_yml_valid_in_cluster(env, tmp_
     doc["rule_files"] = [str(tmp_path / "rules" / "*.yml")]
     # Debian's promtool is built without Kubernetes service discovery: check the other jobs.
     doc["scrape_configs"] = [j for j in doc["scrape_configs"] if "kubernetes_sd_configs" not in j]
+    _local_credential_files(doc, tmp_path)
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(doc))
     promtool_check_config(tmp_path / "prometheus.yml").raise_for_failure()
+
+
+def _local_credential_files(doc, tmp_path):
+    """promtool checks that credential and CA files exist: point the pod's paths at local stand-ins."""
+    for job in doc["scrape_configs"]:
+        for section, key in (("authorization", "credentials_file"), ("tls_config", "ca_file")):
+            if key in job.get(section, {}):
+                stand_in = tmp_path / Path(job[section][key]).name
+                stand_in.write_text("stand-in\n")
+                job[section][key] = str(stand_in)
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -82,7 +93,7 @@ def test_alertmanager_credential_files_become_secret_keys():
     }
 
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", [e for e in ENVS if not load_settings(e).grafana.uses_provider])
 def test_grafana_provisioning_from_configmaps(env):
     _, artifacts, objs = stack(env)
     needs(artifacts, "grafana/provisioning/datasources/datasources.yaml")
@@ -96,6 +107,16 @@ def test_grafana_provisioning_from_configmaps(env):
     assert es["secureJsonData"]["basicAuthPassword"].startswith("$__file{")
     assert next(d for d in sources if d["uid"] == "prometheus")["url"] == "http://prometheus:9090"
     assert ("Service", "prometheus") in objs and ("Service", "jaeger-query") in objs  # datasource URLs resolve
+
+
+@pytest.mark.parametrize("env", [e for e in ENVS if load_settings(e).grafana.uses_provider])
+def test_grafana_with_the_provider_mounts_no_provisioning(env):
+    """Content comes through the API: no provisioning ConfigMaps, no data-source secret files in the pod."""
+    _, _, objs = stack(env)
+    assert not [name for kind, name in objs if kind == "ConfigMap" and name.startswith("grafana")]
+    pod = objs[("StatefulSet", "grafana")]["spec"]["template"]["spec"]
+    assert {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]} == {"/var/lib/grafana", "/tmp", "/etc/grafana/secrets"}
+    assert set(objs[("Secret", "grafana")]["stringData"]) == {"admin-password"}
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -163,16 +184,20 @@ SEED_LIKE = {
 
 def test_in_cluster_overlay_on_a_seed_like_config(tmp_path):
     """Independent of the alerts renderer: the overlay keeps jobs and passes promtool."""
-    text = in_cluster(yaml.safe_dump(SEED_LIKE), "monitoring", ["alertmanager-0.alertmanager-headless.monitoring.svc:9093"])
+    text = in_cluster(yaml.safe_dump(SEED_LIKE), "monitoring", "monitoring-node-agents",
+                      ["alertmanager-0.alertmanager-headless.monitoring.svc:9093"])
     doc = yaml.safe_load(text)
     jobs = {j["job_name"]: j for j in doc["scrape_configs"]}
     assert list(jobs) == ["llm-router", "node-exporter", "prometheus", "kube-state-metrics"]
     assert jobs["llm-router"] == SEED_LIKE["scrape_configs"][0]
     assert jobs["node-exporter"]["scrape_interval"] == "30s"
-    assert jobs["node-exporter"]["dns_sd_configs"] == [{"names": ["node-exporter.monitoring.svc"], "type": "A", "port": 9100}]
+    assert jobs["node-exporter"]["dns_sd_configs"] == [
+        {"names": ["node-exporter.monitoring-node-agents.svc"], "type": "A", "port": 9100}]
     assert doc["global"]["external_labels"] == {"env": "dev", REPLICA_LABEL: "${POD_NAME}"}
     assert doc["alerting"]["alert_relabel_configs"] == [{"action": "labeldrop", "regex": REPLICA_LABEL}]
-    (tmp_path / "prometheus.yml").write_text(text)
+    doc = yaml.safe_load(text)
+    _local_credential_files(doc, tmp_path)
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(doc))
     promtool_check_config(tmp_path / "prometheus.yml").raise_for_failure()
 
 
@@ -192,7 +217,7 @@ def test_receiver_credentials_flow_from_config_files_to_a_mounted_secret():
     config = {"global": {"smtp_auth_password_file": "/etc/alertmanager/secrets/smtp_password"},
               "route": {"receiver": "default"}, "receivers": [{"name": "default"}]}
     artifacts = dict(upstream_artifacts(settings), **{"alertmanager/alertmanager.yml": yaml.safe_dump(config)})
-    keys = required_secret_keys(artifacts)
+    keys = required_secret_keys(settings, artifacts)
     assert "alertmanagerSmtpPassword" in keys
     secrets = {key: f"value-of-{key}" for key in keys}
     objs = {(o["kind"], o["metadata"]["name"]): o for s in build_services(settings, secrets, artifacts) for o in s.objects}

@@ -26,16 +26,24 @@ def by_kind(env, kind):
 @pytest.mark.parametrize("env", ENVS)
 def test_every_component_is_a_component_resource(env):
     components = {r.name for r in resources(env) if not r.custom}
-    assert components == COMPONENTS
+    api = {"GrafanaContent"} if load_settings(env).grafana.uses_provider else set()
+    assert components == COMPONENTS | api
     assert all(r.typ == f"llm-router-monitoring:stack:{r.name}" for r in resources(env) if not r.custom)
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_namespace_from_config(env):
-    ns = load_settings(env).cluster.namespace
-    assert list(by_kind(env, "Namespace")) == [ns]
-    for kind in ("Deployment", "StatefulSet", "DaemonSet", "ConfigMap", "Secret", "Service"):
-        assert {o["metadata"]["namespace"] for o in by_kind(env, kind).values()} == {ns}, kind
+    """Node agents (host access) in their own namespace; everything else in the monitoring one."""
+    c = load_settings(env).cluster
+    assert sorted(by_kind(env, "Namespace")) == sorted([c.namespace, c.node_namespace])
+    assert {o["metadata"]["namespace"] for o in by_kind(env, "DaemonSet").values()} == {c.node_namespace}
+    node_agents = {"filebeat", "node-exporter", "elasticsearch-node-tuning"}
+    for kind in ("Deployment", "StatefulSet", "DaemonSet", "ConfigMap", "Secret", "Service", "NetworkPolicy"):
+        for name, obj in by_kind(env, kind).items():
+            agent = obj["metadata"]["labels"]["app.kubernetes.io/name"] in node_agents
+            assert obj["metadata"].get("namespace") in ((c.node_namespace,) if agent else (c.namespace, c.node_namespace)), name
+            if kind != "NetworkPolicy":  # the namespace baseline (deny, DNS) exists in both
+                assert obj["metadata"]["namespace"] == (c.node_namespace if agent else c.namespace), f"{kind} {name}"
 
 
 @pytest.mark.parametrize(("env", "prometheus", "alertmanager", "elasticsearch"), [
@@ -101,7 +109,8 @@ def test_secrets_are_secret_outputs_and_referenced_not_inlined(env):
     assert secrets, "no Kubernetes Secret created"
     for name, obj in secrets.items():
         assert obj["stringData"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270", f"{name} stringData is not secret"
-    grafana = by_kind(env, "Deployment")["grafana"]["spec"]["template"]["spec"]
+    workloads = {**by_kind(env, "Deployment"), **by_kind(env, "StatefulSet")}
+    grafana = workloads["grafana"]["spec"]["template"]["spec"]
     env_vars = {e["name"]: e for e in grafana["containers"][0]["env"]}
     assert env_vars["GF_SECURITY_ADMIN_PASSWORD__FILE"]["value"].startswith("/etc/grafana/secrets/")
     assert env_vars["GF_AUTH_ANONYMOUS_ENABLED"]["value"] == "false"
@@ -120,8 +129,9 @@ def test_elasticsearch_security_tls_heap(env):
     assert es_env["xpack.security.enabled"] == "true"
     assert es_env["xpack.security.http.ssl.enabled"] == es_env["xpack.security.transport.ssl.enabled"] == "true"
     assert es_env["ES_JAVA_OPTS"] == f"-Xms{cluster.es_heap} -Xmx{cluster.es_heap}"
-    has_sysctl = any(c["name"] == "max-map-count" for c in pod.get("initContainers", []))
-    assert has_sysctl == (cluster.es_max_map_count == "initContainer")
+    # The sysctl is a node DaemonSet's job (node agents' namespace), never a container of this pod.
+    assert not any(c["securityContext"].get("privileged") for c in pod["containers"] + pod.get("initContainers", []))
+    assert ("elasticsearch-node-tuning" in by_kind(env, "DaemonSet")) == (cluster.es_max_map_count == "nodeDaemonSet")
     assert (es_env.get("node.store.allow_mmap") == "false") == (cluster.es_max_map_count == "disableMmap")
 
 
@@ -130,7 +140,7 @@ def test_filebeat_daemonset_with_rbac(env):
     ds = by_kind(env, "DaemonSet")
     assert {"filebeat", "node-exporter"} <= set(ds)
     assert ds["filebeat"]["spec"]["template"]["spec"]["serviceAccountName"] == "filebeat"
-    assert f"{load_settings(env).cluster.namespace}-filebeat" in by_kind(env, "ClusterRoleBinding")
+    assert f"{load_settings(env).cluster.node_namespace}-filebeat" in by_kind(env, "ClusterRoleBinding")
 
 
 def test_missing_secret_names_key_and_env():

@@ -18,13 +18,14 @@ import yaml
 from foundation.settings.alerting import AlertingSettings
 from foundation.settings.cluster import ClusterSettings
 from foundation.settings.errors import SettingsError
+from foundation.settings.grafana import GrafanaSettings
 from foundation.settings.logs import LoggingSettings
 from foundation.settings.reader import Reader
 from foundation.settings.router import RouterSettings
 
 PROJECT = "llm-router-monitoring"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-SECTIONS = frozenset({"router", "alerting", "cluster", "logging"})
+SECTIONS = frozenset({"router", "alerting", "cluster", "logging", "grafana"})
 
 __all__ = ["Settings", "SettingsError", "load_settings", "available_envs", "PROJECT", "PROJECT_DIR"]
 
@@ -36,6 +37,7 @@ class Settings:
     alerting: AlertingSettings
     cluster: ClusterSettings
     logging: LoggingSettings
+    grafana: GrafanaSettings
     #: Names (without project prefix) of the keys given as Pulumi secrets.
     secret_keys: frozenset[str]
 
@@ -50,8 +52,34 @@ class Settings:
             alerting=r.parse("alerting", AlertingSettings.parse),
             cluster=r.parse("cluster", ClusterSettings.parse),
             logging=r.parse("logging", LoggingSettings.parse),
+            grafana=r.parse("grafana", GrafanaSettings.parse),
             secret_keys=secret_keys,
-        )
+        )._checked()
+
+    def _checked(self) -> Settings:
+        """Rules across sections."""
+        g, workload = self.grafana, self.cluster.workloads["grafana"]
+        if g.uses_provider and g.deploys_grafana:
+            if not g.url and "grafana" not in self.cluster.ingress_hosts:
+                raise SettingsError(self.env, "grafana.url", "missing; the provider reaches the in-cluster Grafana "
+                                    "through its ingress: set grafana.url or cluster.ingress.hosts.grafana")
+            # Content created through the API lives in Grafana's database: on an emptyDir it
+            # vanishes at every pod restart, and with several SQLite replicas each has its own.
+            if workload.storage is None:
+                raise SettingsError(self.env, "cluster.grafana.storage", "missing; grafana.delivery: provider keeps "
+                                    "dashboards in Grafana's database, which needs a volume to survive restarts")
+            if workload.replicas != 1:
+                raise SettingsError(self.env, "cluster.grafana.replicas", f"expected 1 with grafana.delivery: provider "
+                                    f"(each replica has its own SQLite database), got {workload.replicas}")
+        return self
+
+    @property
+    def grafana_url(self) -> str:
+        """Where the Grafana provider reaches Grafana (empty with provisioning delivery)."""
+        g = self.grafana
+        if not g.uses_provider:
+            return ""
+        return g.url or f"https://{self.cluster.ingress_hosts['grafana']}"
 
 
 def available_envs(project_dir: Path = PROJECT_DIR) -> list[str]:

@@ -1,8 +1,9 @@
 """Render one environment, then run every offline checker over the result.
 
 Checkers: promtool check rules / check config / test rules, amtool check-config,
-kubernetes-validate --strict on ``kubernetes/``, and a PromQL check that every metric a
-rule or dashboard query names exists (catalog, recording rule or known external metric).
+kubernetes-validate --strict and checkov (zero failed checks) on ``kubernetes/``, and a
+PromQL check that every metric a rule or dashboard query names exists (catalog, recording
+rule or known external metric).
 Prints a summary table; exits non-zero when any check fails.
 """
 
@@ -23,6 +24,7 @@ from llmmon import name_checks
 from llmmon.checkers import (
     CheckResult,
     amtool_check_config,
+    checkov_scan,
     kubernetes_validate,
     promtool_check_config,
     promtool_check_rules,
@@ -82,6 +84,8 @@ def checks(settings: Settings, out: Path) -> list[tuple[str, Check]]:
         ("amtool check-config", lambda: amtool_check_config(_exists(out / "alertmanager" / "alertmanager.yml"))),
         (f"kubernetes-validate {version}", lambda: _need(manifests, "manifests under kubernetes/")
          or kubernetes_validate(manifests, version)),
+        ("checkov (kubernetes)", lambda: _need(manifests, "manifests under kubernetes/")
+         or checkov_scan(out / "kubernetes").result()),
         ("PromQL metric names (rules)", lambda: name_checks.check_rules(rules)),
         ("PromQL metric names (dashboards)", lambda: name_checks.check_dashboards(settings, rules)),
     ]

@@ -2,7 +2,8 @@
 
 Layers, outermost first: ``MetricsMiddleware`` (HTTP + connection metrics by route
 template) -> any extra wrappers (access logs, tracing) -> ``MonitoringApp`` (``/metrics``,
-``/metrics/json``, ``/health*``) -> the Starlette app (``/api/*``, ``/admin/faults``).
+``/metrics/json``, ``/health*``) -> the Starlette app (``/api/*``, ``/admin/faults``, and
+``/debug`` when the config enables it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.routing import Route
 
 from app_instrumentation import exposition, health_checks
 from app_instrumentation.collector import MetricsCollector
+from app_instrumentation.debug import RecentErrors, debug_report
 from app_instrumentation.events import InferenceObserver, ObserverSet
 from app_instrumentation.health import HealthChecker
 from app_instrumentation.labels import LabelPolicy
@@ -35,6 +37,7 @@ from llmmon.example_router.traffic import TrafficGenerator
 from llmmon.example_router.validation import InvalidRequest, parse_generate
 
 MAX_BODY_BYTES = 1 << 20
+DEBUG_PATH = "/debug"
 _FAILURE_STATUS = {"rate_limited": 429, "timeout": 504}
 
 
@@ -74,7 +77,8 @@ class RouterApp:
             config.model_names, (b.name for b in config.backends), config.strategies, config.max_series,
         ))
         self.collector.initialize_series(log_streams=[s.value for s in Stream])
-        self.observers = ObserverSet([self.collector, *observers])
+        self.recent_errors = RecentErrors()
+        self.observers = ObserverSet([self.collector, *observers, self.recent_errors])
         self.faults = Faults(tuple(b.name for b in config.backends))
         rng = random.Random(config.seed)
         self.router = Router(config, self.collector, self.observers, self.faults, rng)
@@ -101,14 +105,18 @@ class RouterApp:
         finally:
             await self.traffic.stop()
             await self.health.stop()
+            await self.router.stop()
 
     def _routes(self) -> list[Route]:
-        return [
+        routes = [
             Route("/api/generate", self.generate, methods=["POST"]),
             Route("/api/models", self.list_models, methods=["GET"]),
             Route("/api/models/{model}", self.get_model, methods=["GET"]),
             Route("/admin/faults", self.faults_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
+        if self.config.debug_endpoint:  # reveals internals: only when the config asks for it
+            routes.append(Route(DEBUG_PATH, self.debug, methods=["GET"]))
+        return routes
 
     # --- endpoints -------------------------------------------------------------------
     async def generate(self, request: Request) -> Response:
@@ -167,6 +175,20 @@ class RouterApp:
             "loaded": name in self.router.loaded,
             "backends": [b.name for b in self.config.backends if b.serves(name)],
         }
+
+    async def debug(self, request: Request) -> Response:
+        router = self.router
+        return JSONResponse(debug_report({
+            "config": self.config,
+            "models": {name: {"format": m.format, "size_bytes": m.size_bytes} for name, m in sorted(router.loaded.items())},
+            "backends": {name: b.current_state() for name, b in router.backends.items()},
+            "queue": {"waiting": router.queue.waiting, "max_waiting": router.queue.max_waiting,
+                      "max_concurrency": self.config.max_concurrency},
+            "cache": {"entries": len(router.cache), "size_bytes": router.cache.size_bytes,
+                      "max_entries": router.cache.max_entries},
+            "faults": self.faults.to_json(),
+            "recent_errors": self.recent_errors.snapshot(),
+        }))
 
     async def faults_endpoint(self, request: Request) -> Response:
         if request.method in ("POST", "PUT"):  # POST changes what it names, PUT replaces every fault

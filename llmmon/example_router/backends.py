@@ -84,6 +84,8 @@ class Answer:
     first_token_at: float
     finish_reason: str
     output_tokens: int
+    #: The completion's id, as an OpenAI-compatible backend returns it.
+    response_id: str | None = None
 
 
 class SimulatedBackend:
@@ -167,7 +169,9 @@ class SimulatedBackend:
             raise BackendError(self.name, "backend returned an error")
         output_tokens = self.rng.randint(max(1, max_tokens // 4), max_tokens)
         finish = "length" if output_tokens == max_tokens else "stop"
-        return Answer(self.name, self._tokens(output_tokens), started, time.perf_counter(), finish, output_tokens)
+        response_id = f"chatcmpl-{self.rng.getrandbits(64):016x}"
+        return Answer(self.name, self._tokens(output_tokens), started, time.perf_counter(), finish, output_tokens,
+                      response_id)
 
     def _publish_remaining(self, value: float | None = None) -> None:
         if self.bucket.capacity:

@@ -30,7 +30,7 @@ DEFAULT_TRAFFIC_MIX: Mapping[str, float] = {"generate": 85, "invalid": 6, "model
 class ModelConfig:
     name: str
     format: str = "gguf"
-    size_bytes: float = 5e9
+    size_bytes: int = 5_000_000_000
     #: Simulated load time at startup and on reload.
     load_seconds: float = 0.05
 
@@ -51,6 +51,11 @@ class BackendConfig:
     outage: bool = False
     usd_per_million_input_tokens: float = 0.0
     usd_per_million_output_tokens: float = 0.0
+    #: ``gen_ai.provider.name`` of its calls (openai, vllm, ...); empty: the backend's name.
+    provider: str = ""
+    #: Where it is reached (``server.address``/``server.port`` on spans and logs); empty: unknown.
+    server_address: str = ""
+    server_port: int = 0
 
     def serves(self, model: str) -> bool:
         return "*" in self.models or model in self.models
@@ -60,7 +65,7 @@ class BackendConfig:
 class HealthConfig:
     interval_seconds: float = 15.0
     check_timeout_seconds: float = 2.0
-    memory_limit_bytes: float = 0.0  # 0: the machine's RAM
+    memory_limit_bytes: float = 0.0  # 0: the container's cgroup limit, else the machine's RAM
     disk_path: str = "."
     inference_probe: bool = False
     probe_min_interval_seconds: float = 60.0
@@ -69,21 +74,23 @@ class HealthConfig:
 @dataclass(frozen=True)
 class RouterConfig:
     models: tuple[ModelConfig, ...] = (
-        ModelConfig("llama-3-8b", "gguf", 5e9),
-        ModelConfig("llama-3-70b", "gguf", 4e10),
-        ModelConfig("mistral-7b", "safetensors", 1.4e10),
+        ModelConfig("llama-3-8b", "gguf", 5_000_000_000),
+        ModelConfig("llama-3-70b", "gguf", 40_000_000_000),
+        ModelConfig("mistral-7b", "safetensors", 14_000_000_000),
         ModelConfig("gpt-4o-mini", "api", 0),
     )
     # Defaults give a healthy baseline at a few requests per second that still shows every signal now
     # and then: local-gpu errors (retries), vllm timeouts (fallbacks), openai's rate limit near its load.
     backends: tuple[BackendConfig, ...] = (
         BackendConfig("local-gpu", ("llama-3-8b", "mistral-7b"), latency_ms=30, tokens_per_second=80,
-                      error_rate=0.05),
+                      error_rate=0.05, provider="vllm", server_address="127.0.0.1", server_port=8000),
         BackendConfig("vllm", ("llama-3-8b", "llama-3-70b", "mistral-7b"), latency_ms=50, tokens_per_second=150,
                       error_rate=0.03, timeout_rate=0.02, timeout_ms=300,
-                      usd_per_million_input_tokens=0.05, usd_per_million_output_tokens=0.2),
+                      usd_per_million_input_tokens=0.05, usd_per_million_output_tokens=0.2,
+                      provider="vllm", server_address="vllm.inference.svc", server_port=8000),
         BackendConfig("openai", ("*",), latency_ms=120, tokens_per_second=60, error_rate=0.01, rate_limit_rpm=60,
-                      usd_per_million_input_tokens=0.15, usd_per_million_output_tokens=0.6),
+                      usd_per_million_input_tokens=0.15, usd_per_million_output_tokens=0.6,
+                      provider="openai", server_address="api.openai.com", server_port=443),
     )
     #: Strategy -> backends in the order they are tried (fallback goes down the list).
     strategies: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: {
@@ -105,6 +112,8 @@ class RouterConfig:
     breaker_cooldown_seconds: float = 5.0
     max_series: int = 500
     seed: int | None = None
+    #: Serve ``GET /debug`` (process, config, models, queue, cache, recent errors; secrets redacted).
+    debug_endpoint: bool = False
     health: HealthConfig = field(default_factory=HealthConfig)
     traffic_mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TRAFFIC_MIX))
 

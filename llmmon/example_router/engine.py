@@ -19,8 +19,11 @@ from typing import Any
 from app_instrumentation import catalog
 from app_instrumentation.collector import COMPONENT, MetricsCollector
 from app_instrumentation.events import (
+    CACHE_HIT_ATTRIBUTE,
     COMPLETION_ATTRIBUTE,
     PROMPT_ATTRIBUTE,
+    PROVIDER_ATTRIBUTE,
+    SERVER_ATTRIBUTE,
     InferenceContext,
     InferenceResult,
     ModelEvent,
@@ -148,6 +151,7 @@ class Generation:
             cached=answer is None,
             cost_usd=cost,
             finish_reason=finish_reason,
+            response_id=answer.response_id if answer else None,
         )
         self.router.observers.complete(self.ctx, self.result)
 
@@ -194,6 +198,12 @@ class Router:
         if model is not None:
             self.observers.model_unloaded(ModelEvent(name, model.format, model.size_bytes))
 
+    async def stop(self) -> None:
+        """Shutdown: unload every model (each unload is observed, so logged and counted)."""
+        self._started = False
+        for name in sorted(self.loaded):
+            await self.unload_model(name)
+
     def initialize_series(self) -> None:
         """Zero series for every backend event this config can produce, so alerts and dashboards
         see the families (and rate() has a starting point) before the first retry or fallback."""
@@ -224,16 +234,29 @@ class Router:
             # Observers decide whether to keep the prompt (logs drop it unless capture is enabled).
             attributes={PROMPT_ATTRIBUTE: req.prompt},
         )
-        self.observers.start(ctx)
-        resources = AsyncExitStack()
         # In progress until the generation is closed, whichever way it ends (the stall alert's input).
+        resources = AsyncExitStack()
         resources.enter_context(self.collector.inference_in_progress())
         try:
             while self.faults.stall:  # injected: nothing gets through until the fault is cleared
                 await asyncio.sleep(STALL_POLL_SECONDS)
+            # Observers learn at start whether a model is called, and which provider first (tracing
+            # samplers need gen_ai.provider.name when the span starts).
             cached = await self._cache_lookup(req)
-            if cached is not None:
-                return Generation(self, req, ctx, cached=cached, resources=resources)
+        except BaseException:
+            await resources.aclose()
+            raise
+        if cached is not None:
+            ctx.attributes[CACHE_HIT_ATTRIBUTE] = True
+            ctx.backend = str(cached["backend"])
+        else:
+            candidates = self.candidates(ctx.model, ctx.strategy)
+            if candidates:
+                self._target(ctx, candidates[0])
+        self.observers.start(ctx)
+        if cached is not None:
+            return Generation(self, req, ctx, cached=cached, resources=resources)
+        try:
             await resources.enter_async_context(self.queue.slot())
             answer = await self._attempts(ctx)
             ctx.backend = answer.backend
@@ -273,7 +296,7 @@ class Router:
                 self.collector.fallback(previous, name, last.reason)
             backend = self.backends[name]
             for attempt in range(self.config.max_retries + 1):
-                ctx.backend = name
+                self._target(ctx, name)
                 started = time.perf_counter()
                 try:
                     return await backend.start(ctx.model, ctx.prompt_tokens, ctx.max_tokens)
@@ -285,6 +308,16 @@ class Router:
                     self.collector.retry(name, exc.reason)
             previous = name
         raise AllBackendsFailed(ctx.model, last)
+
+    def _target(self, ctx: InferenceContext, backend: str) -> None:
+        """The backend about to be called, its provider and (when configured) its address."""
+        cfg = self.backends[backend].config
+        ctx.backend = backend
+        ctx.attributes[PROVIDER_ATTRIBUTE] = cfg.provider or backend
+        if cfg.server_address:
+            ctx.attributes[SERVER_ATTRIBUTE] = (cfg.server_address, cfg.server_port)
+        else:
+            ctx.attributes.pop(SERVER_ATTRIBUTE, None)
 
     def _record_failure(self, model: str, exc: BackendError, seconds: float) -> None:
         self.collector.backend_request(model, exc.backend, "error", seconds)

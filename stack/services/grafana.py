@@ -1,49 +1,72 @@
-"""Grafana: admin password from a Secret, no anonymous access or sign-up, everything provisioned."""
+"""Grafana: admin password from a Secret, no anonymous access or sign-up.
+
+Content is provisioned from files (``grafana.delivery: provisioning``) or created through the
+API by the Pulumi Grafana provider (``provider``: ``stack.grafana_api``); then Grafana keeps it
+in its database, on a volume (``cluster.grafana.storage``) so that a restart loses nothing.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 
-from dashboards.datasources import DASHBOARDS_MOUNT, ELASTICSEARCH_UID
+from dashboards.datasources import DASHBOARDS_MOUNT
 from dashboards.render import DASHBOARDS_DIR, DATASOURCES_FILE, PROVIDER_FILE
 from stack import network as net
 from stack import objects as k
 from stack.model import Context, Service
-from stack.services.elasticsearch import CA_DIR, ES_PORT, HTTPS_URL, ca_volume
+from stack.services.elasticsearch import CA_DIR, ES_PORT, ca_volume
+from stack.services.grafana_content import READER_SECRET, SECRETS_DIR, provisioning_document
 
 NAME = "grafana"
 PORT = k.Port("http", 3000)
-UID = 472  # the image's grafana user
-SECRETS_DIR = "/etc/grafana/secrets"
+#: Not the image's uid 472: the image keeps its writable dirs world-writable and ours are emptyDirs
+#: or a volume owned by fsGroup, so it runs as nobody like kube-prometheus runs it (checkov: uids
+#: below 10000 may be host users).
+UID = k.DEFAULT_UID
 PROVISIONING = "/etc/grafana/provisioning"
-READER_USER = "grafana_reader"
+DATA_DIR = "/var/lib/grafana"
 
 
-def datasources(text: str) -> str:
-    """The rendered datasources with in-cluster Elasticsearch access: TLS and a read-only user.
+def _datasources(ctx: Context, text: str) -> str:
+    """The rendered data sources with in-cluster Elasticsearch access: TLS and a read-only user.
 
     Grafana expands ``$__file{}`` at provisioning time, so the password stays in the Secret.
     """
-    doc: dict[str, Any] = yaml.safe_load(text)
-    for ds in doc.get("datasources", []):
-        if ds.get("uid") == ELASTICSEARCH_UID:
-            ds.update(url=HTTPS_URL, basicAuth=True, basicAuthUser=READER_USER)
-            ds.setdefault("jsonData", {})["tlsAuthWithCACert"] = True
-            ds["secureJsonData"] = {
-                "basicAuthPassword": f"$__file{{{SECRETS_DIR}/es-reader-password}}",
-                "tlsCACert": f"$__file{{{CA_DIR}/ca.crt}}",
-            }
+    doc = provisioning_document(ctx.settings, yaml.safe_load(text))
     return yaml.safe_dump(doc, sort_keys=True, default_flow_style=False)
+
+
+def _provisioning(ctx: Context) -> tuple[list[k.Obj], list[k.Obj], list[k.Obj]]:
+    """(ConfigMaps, mounts, volumes) of the provisioning files; none when the API delivers content."""
+    if ctx.settings.grafana.uses_provider:
+        return [], [], []
+    app = ctx.app(NAME, "dashboards", "grafana")
+    sources = {"datasources.yaml": _datasources(ctx, ctx.artifacts[DATASOURCES_FILE])} if DATASOURCES_FILE in ctx.artifacts else {}
+    providers = {"dashboards.yaml": ctx.artifacts[PROVIDER_FILE]} if PROVIDER_FILE in ctx.artifacts else {}
+    maps = [
+        k.config_map(app, "grafana-datasources", sources),
+        k.config_map(app, "grafana-dashboard-providers", providers),
+        k.config_map(app, "grafana-dashboards", ctx.under(DASHBOARDS_DIR + "/")),
+    ]
+    mounts = [
+        k.mount("datasources", f"{PROVISIONING}/datasources"),
+        k.mount("providers", f"{PROVISIONING}/dashboards"),
+        k.mount("dashboards", DASHBOARDS_MOUNT),
+    ]
+    volumes = [
+        k.config_volume("datasources", "grafana-datasources"),
+        k.config_volume("providers", "grafana-dashboard-providers"),
+        k.config_volume("dashboards", "grafana-dashboards"),
+    ]
+    return maps, mounts, volumes
 
 
 def build(ctx: Context) -> Service:
     app = ctx.app(NAME, "dashboards", "grafana")
     w, c = ctx.workload("grafana"), ctx.cluster
-    sources = {"datasources.yaml": datasources(ctx.artifacts[DATASOURCES_FILE])} if DATASOURCES_FILE in ctx.artifacts else {}
-    providers = {"dashboards.yaml": ctx.artifacts[PROVIDER_FILE]} if PROVIDER_FILE in ctx.artifacts else {}
-    boards = ctx.under(DASHBOARDS_DIR + "/")
+    maps, provisioning_mounts, provisioning_volumes = _provisioning(ctx)
+    # Data sources read the reader password and the CA from files only when provisioned.
+    file_secrets = {} if ctx.settings.grafana.uses_provider else {"es-reader-password": ctx.secret(READER_SECRET)}
     env = [
         k.env_value("GF_SECURITY_ADMIN_USER", "admin"),
         k.env_value("GF_SECURITY_ADMIN_PASSWORD__FILE", f"{SECRETS_DIR}/admin-password"),
@@ -56,45 +79,43 @@ def build(ctx: Context) -> Service:
     ]
     if NAME in c.ingress_hosts:
         env.append(k.env_value("GF_SERVER_ROOT_URL", f"https://{c.ingress_hosts[NAME]}/"))
+    ca = [k.mount("es-ca", CA_DIR)] if file_secrets else []
     container = k.Container(
         name=NAME, image=app.image, resources=w.resources, ports=[PORT], env=env, run_as_user=UID,
         mounts=[
-            k.mount("data", "/var/lib/grafana", read_only=False),
+            k.mount("data", DATA_DIR, read_only=False),
             k.mount("tmp", "/tmp", read_only=False),
-            k.mount("datasources", f"{PROVISIONING}/datasources"),
-            k.mount("providers", f"{PROVISIONING}/dashboards"),
-            k.mount("dashboards", DASHBOARDS_MOUNT),
+            *provisioning_mounts,
             k.mount("secrets", SECRETS_DIR),
-            k.mount("es-ca", CA_DIR),
+            *ca,
         ],
         liveness=k.http_probe("/api/health", PORT.name, initial=30),
         readiness=k.http_probe("/api/health", PORT.name, initial=5),
     )
+    persistent = w.storage is not None
     pod = k.PodSpec(
-        containers=[container], fs_group=UID, config_checksum=k.checksum(sources, providers, boards),
+        containers=[container], fs_group=UID,
+        config_checksum=k.checksum(*(m["data"] for m in maps)),
         volumes=[
-            k.empty_dir("data", "1Gi"), k.empty_dir("tmp"),
-            k.config_volume("datasources", "grafana-datasources"),
-            k.config_volume("providers", "grafana-dashboard-providers"),
-            k.config_volume("dashboards", "grafana-dashboards"),
+            *([] if persistent else [k.empty_dir("data", "1Gi")]), k.empty_dir("tmp"),
+            *provisioning_volumes,
             k.secret_volume("secrets", "grafana"),
-            ca_volume(ctx, "es-ca"),
+            *([ca_volume(ctx, "es-ca")] if ca else []),
         ],
     )
+    workload = (
+        k.stateful_set(app, w.replicas, pod, NAME, [k.pvc_template("data", w.storage, c.storage_class)])
+        if w.storage is not None else k.deployment(app, w.replicas, pod)
+    )
     objects = [
-        k.secret(app, "grafana", {
-            "admin-password": ctx.secret("grafanaAdminPassword"),
-            "es-reader-password": ctx.secret("grafanaReaderPassword"),
-        }),
-        k.config_map(app, "grafana-datasources", sources),
-        k.config_map(app, "grafana-dashboard-providers", providers),
-        k.config_map(app, "grafana-dashboards", boards),
+        k.secret(app, "grafana", {"admin-password": ctx.secret("grafanaAdminPassword"), **file_secrets}),
+        *maps,
         k.service(app, [PORT]),
-        k.deployment(app, w.replicas, pod),
+        workload,
         k.pod_disruption_budget(app),
         net.allow(
             app,
-            ingress=[net.Flow([net.Peer(namespace=c.ingress_namespace)], [PORT])],
+            ingress=[net.Flow(net.ingress_controller(app, c.ingress_hosts, c.ingress_namespace), [PORT])],
             egress=[
                 net.Flow(net.apps("prometheus"), [k.Port("prometheus", 9090)]),
                 net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)]),
