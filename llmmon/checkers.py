@@ -33,6 +33,8 @@ class CheckResult:
     name: str
     ok: bool
     output: str
+    #: Passed, but with something to fix before production (shown as "warn").
+    warning: bool = False
 
     def raise_for_failure(self) -> None:
         if not self.ok:

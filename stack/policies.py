@@ -24,6 +24,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from foundation.walk import strings
 from stack.objects import EXCEPTION_ANNOTATION
 
 K8S = "kubernetes:"
@@ -115,17 +116,6 @@ def check_hardening(where: str, template: Mapping[str, Any], report: ReportViola
             report(f"{where}: container {name} has a writable root filesystem without a documented exception", None)
 
 
-def _strings(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            yield from _strings(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            yield from _strings(item, f"{path}[{i}]")
-    elif isinstance(node, str):
-        yield path, node
-
-
 def no_plain_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Credentials only in Secrets: no literal credential env vars, no known secret value anywhere else.
 
@@ -143,7 +133,7 @@ def no_plain_secrets(args: ResourceValidationArgs, report: ReportViolation) -> N
         return  # the one place secret values belong
     forbidden = [v for v in ((args.get_config() or {}).get("forbiddenValues") or []) if v]
     secret_fields = GRAFANA_SECRET_FIELDS.get(args.resource_type, frozenset())
-    for path, text in _strings(args.props):
+    for path, text in strings(args.props):
         if path.split(".")[0].split("[")[0] not in secret_fields and any(value in text for value in forbidden):
             report(f"{kind} {args.name}: {path} contains a secret value in plain text", None)
 

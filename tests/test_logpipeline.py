@@ -42,12 +42,13 @@ def test_rendered_files_parse(settings):
             assert all(json.loads(line) for line in text.splitlines())
 
 
-def test_stale_files_in_elasticsearch_dir_are_pruned(tmp_path, settings):
-    (tmp_path / "elasticsearch").mkdir()
-    (tmp_path / "elasticsearch" / "old-policy.json").write_text("{}")
+def test_stale_rendered_files_in_elasticsearch_dir_are_pruned(tmp_path, settings):
+    write({**render.artifacts(settings), "elasticsearch/old-policy.json": "{}"}, tmp_path)  # an older render
+    (tmp_path / "elasticsearch" / "mine.json").write_text("{}")  # not the render's: it stays
     write(render.artifacts(settings), tmp_path)
     assert not (tmp_path / "elasticsearch" / "old-policy.json").exists()
     assert (tmp_path / "elasticsearch" / "ilm-policy.json").exists()
+    assert (tmp_path / "elasticsearch" / "mine.json").exists()
 
 
 def test_credentials_come_from_the_keystore_or_environment(settings):

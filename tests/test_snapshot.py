@@ -9,6 +9,7 @@ the README documents: 36 px per grid row, a 64 px header, an 8 px bottom margin.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -109,8 +110,10 @@ def test_a_panel_without_data_is_drawn_as_no_data(render, snapshots: Path) -> No
 
 def test_workdir_of_a_local_stack_is_read_from_its_state(prometheus, tmp_path: Path) -> None:  # noqa: F811
     base, at = prometheus
+    # This test process stands in for the llmmon up that wrote it (a state whose PIDs are gone is stale).
     StackState(env=ENV, profile="test", prometheus_url=base, alertmanager_url="", router_url="", webhook_url="",
-               control_url="", notifications_file="").write(tmp_path)
+               control_url="", notifications_file="", pids={"prometheus": os.getpid()}, up_pid=os.getpid(),
+               ).write(tmp_path)
     out = tmp_path / "png"
     assert main(["snapshot", "--workdir", str(tmp_path), "--out", str(out), "--end", str(at), "--range", "10m",
                  "--width", "800"]) == 0

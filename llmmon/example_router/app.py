@@ -34,9 +34,14 @@ from llmmon.example_router.engine import AllBackendsFailed, Generation, Router
 from llmmon.example_router.faults import FaultError, Faults
 from llmmon.example_router.queue import QueueFull
 from llmmon.example_router.traffic import TrafficGenerator
-from llmmon.example_router.validation import InvalidRequest, parse_generate
+from llmmon.example_router.validation import (
+    MAX_BODY_BYTES,
+    InvalidRequest,
+    decode_json,
+    one_line,
+    parse_generate,
+)
 
-MAX_BODY_BYTES = 1 << 20
 DEBUG_PATH = "/debug"
 _FAILURE_STATUS = {"rate_limited": 429, "timeout": 504}
 
@@ -46,6 +51,26 @@ def error_response(status: int, error_type: str, message: str, field: str | None
     if field:
         error["field"] = field
     return JSONResponse({"error": error}, status_code=status)
+
+
+def refusal(exc: InvalidRequest) -> JSONResponse:
+    response = error_response(exc.status, exc.error_type, exc.message, exc.field)
+    if exc.status == 413:
+        response.headers["connection"] = "close"  # the rest of the body is not read
+    return response
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON through the request schema's decoder; stops reading past ``MAX_BODY_BYTES``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise InvalidRequest("body", f"larger than {MAX_BODY_BYTES} bytes", 413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise InvalidRequest("body", f"larger than {MAX_BODY_BYTES} bytes", 413)
+    return decode_json(bytes(body))
 
 
 def build_health(config: RouterConfig, router: Router, collector: MetricsCollector) -> HealthChecker:
@@ -83,7 +108,7 @@ class RouterApp:
         rng = random.Random(config.seed)
         self.router = Router(config, self.collector, self.observers, self.faults, rng)
         self.health = build_health(config, self.router, self.collector)
-        self.starlette = Starlette(routes=self._routes(), lifespan=self._lifespan, max_body_size=MAX_BODY_BYTES)
+        self.starlette = Starlette(routes=self._routes(), lifespan=self._lifespan)
         self.monitoring = exposition.MonitoringApp(self.collector.registry, self.health, self.starlette)
         inner: ASGIApp = self.monitoring
         for wrap in wrappers:
@@ -121,13 +146,10 @@ class RouterApp:
     # --- endpoints -------------------------------------------------------------------
     async def generate(self, request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
-            req = parse_generate(body, self.config)
-        except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError and InvalidRequest are ValueErrors
+            req = parse_generate(await read_json(request), self.config)
+        except InvalidRequest as exc:  # a client's mistake: counted as a warning, never as a server error
             self.collector.error(InvalidRequest.error_type, "api", "warning")
-            field = exc.field if isinstance(exc, InvalidRequest) else "body"
-            message = exc.message if isinstance(exc, InvalidRequest) else f"not valid JSON: {exc}"
-            return error_response(400 if field == "body" else 422, InvalidRequest.error_type, message, field)
+            return refusal(exc)
         try:
             generation = await self.router.open(req)
         except QueueFull as exc:
@@ -194,9 +216,11 @@ class RouterApp:
         if request.method in ("POST", "PUT"):  # POST changes what it names, PUT replaces every fault
             change = self.faults.apply if request.method == "POST" else self.faults.replace
             try:
-                change(json.loads(await request.body()))
-            except (FaultError, ValueError) as exc:
-                return error_response(400, "validation_error", str(exc))
+                change(await read_json(request))
+            except InvalidRequest as exc:
+                return refusal(exc)
+            except FaultError as exc:
+                return error_response(400, "validation_error", one_line(str(exc)))
         elif request.method == "DELETE":
             self.faults.clear()
         return JSONResponse(self.faults.to_json())
