@@ -25,13 +25,15 @@ from typing import Any
 from alerts.model import AlertRule, RuleGroup, Severity, duration_seconds
 from alerts.promql import selector
 from alerts.yamlfmt import dump
+from foundation.exporter_metrics import THANOS_BUCKET_OPERATION_FAILURES, THANOS_COMPACT_HALTED
 from foundation.settings import Settings
 
 SERVICE = "thanos"
 RULE_FILE = "thanos-alerts.yml"
 TEST_FILE = "thanos-alerts.test.yml"
-#: Scrape job of each component (``stack.longterm`` scrapes them under these names).
-JOBS = {"sidecar": "thanos-sidecar", "query": "thanos-query", "store": "thanos-store", "compact": "thanos-compact"}
+#: Scrape job of each component (``stack.services.longterm`` scrapes them under these names).
+JOBS = {"sidecar": THANOS_BUCKET_OPERATION_FAILURES.job, "query": "thanos-query", "store": "thanos-store",
+        "compact": THANOS_COMPACT_HALTED.job}
 FOR = "5m"
 #: Every test samples once a minute.
 STEP_S = 60
@@ -63,20 +65,19 @@ def _absent(component: str, name: str, what: str, severity: Severity = Severity.
 ALERTS: tuple[ThanosAlert, ...] = (
     ThanosAlert(
         "ThanosCompactHalted", Severity.WARNING,
-        f"{selector('thanos_compact_halted', {'job': JOBS['compact']})} == 1",
+        f"{selector(THANOS_COMPACT_HALTED.name, {'job': THANOS_COMPACT_HALTED.job})} == 1",
         "Thanos Compactor has halted",
         "The Compactor {{ $labels.instance }} hit an error it does not retry: no compaction, downsampling "
         "or retention until it is fixed and restarted.",
-        "gauge", "thanos_compact_halted", JOBS["compact"]),
+        "gauge", THANOS_COMPACT_HALTED.name, THANOS_COMPACT_HALTED.job),
     _absent("compact", "ThanosCompactIsDown", "Compactor", Severity.WARNING),
     ThanosAlert(
         "ThanosSidecarBucketOperationsFailed", Severity.CRITICAL,
-        f"sum by (instance) (rate({selector('thanos_objstore_bucket_operation_failures_total', {'job': JOBS['sidecar']})}"
-        "[5m])) > 0",
+        f"sum by (instance) (rate({selector(THANOS_BUCKET_OPERATION_FAILURES.name, {'job': JOBS['sidecar']})}[5m])) > 0",
         "Thanos sidecar cannot upload to object storage",
         "Bucket operations of the sidecar {{ $labels.instance }} fail ({{ $value | printf \"%.3f\" }}/s): its "
         "Prometheus blocks are not reaching object storage.",
-        "failures", "thanos_objstore_bucket_operation_failures_total", JOBS["sidecar"]),
+        "failures", THANOS_BUCKET_OPERATION_FAILURES.name, JOBS["sidecar"]),
     _absent("sidecar", "ThanosSidecarIsDown", "sidecar"),
     _absent("store", "ThanosStoreIsDown", "Store Gateway"),
     _absent("query", "ThanosQueryIsDown", "Querier"),

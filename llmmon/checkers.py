@@ -69,6 +69,17 @@ def promtool_check_config(path: Path) -> CheckResult:
     return run_tool("promtool check config", ["promtool", "check", "config", str(path)])
 
 
+def promtool_service_discovery(config: Path, job: str, timeout: str = "1s") -> list[dict[str, dict[str, str]]]:
+    """``promtool check service-discovery``: each discovered target's labels before (``discoveredLabels``)
+    and after relabelling (``labels``, empty when a rule dropped it), as Prometheus computes them."""
+    result = run_tool("promtool check service-discovery",
+                      ["promtool", "check", "service-discovery", f"--timeout={timeout}", str(config), job])
+    if not result.ok:
+        raise AssertionError(f"{result.name} failed:\n{result.output}")
+    text = result.output  # the JSON report, with promtool's log lines around it
+    return list(json.JSONDecoder().raw_decode(text, text.index("["))[0])
+
+
 def promtool_check_metrics(exposition: str) -> CheckResult:
     """promtool exits 0 on lint warnings too; any output line is treated as a failure."""
     result = run_tool("promtool check metrics", ["promtool", "check", "metrics"], stdin=exposition)

@@ -58,12 +58,18 @@ def test_up_runs_faults_and_stops_cleanly_on_sigterm(tmp_path, capsys):
         assert _fault(tmp_path, capsys, "outage")["backends"]["openai"]["outage"] is True
         assert _fault(tmp_path, capsys, "clear")["backends"]["openai"]["outage"] is False
 
+        # Each fault replaces the last one; a restarted router gets back the faults it had.
+        assert _fault(tmp_path, capsys, "slow", "--latency-ms", "20", "--backend", "vllm")["backends"]["openai"][
+            "outage"] is False
         old_router = state.pids["router"]
-        assert _fault(tmp_path, capsys, "router-down") == {"router": "stopped"}
+        assert _fault(tmp_path, capsys, "router-down") == {"router": "stopped", "faults_kept": True}
         assert not pid_alive(old_router)
         assert "router" not in StackState.read(tmp_path).pids
-        new_router = _fault(tmp_path, capsys, "router-up")["pid"]
+        restarted = _fault(tmp_path, capsys, "router-up")
+        new_router = restarted["pid"]
         assert pid_alive(new_router) and StackState.read(tmp_path).pids["router"] == new_router
+        assert restarted["faults"]["backends"]["vllm"]["latency_ms"] == 20
+        assert _fault(tmp_path, capsys, "show")["backends"]["vllm"]["latency_ms"] == 20
 
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from alerts.prometheus_config import without_kubernetes_discovery
+from alerts.prometheus_config import with_file_discovery
 from foundation.settings import Settings, available_envs, load_settings
 from llmmon import name_checks, placeholders
 from llmmon.checkers import (
@@ -135,9 +135,9 @@ def checks(settings: Settings, out: Path) -> list[tuple[str, Check]]:
 
 
 def _check_prometheus_config(path: Path) -> CheckResult:
-    """Debian's promtool lacks Kubernetes discovery: check a sibling copy without those jobs."""
+    """Debian's promtool lacks Kubernetes discovery: check a sibling copy whose jobs read file_sd instead."""
     try:
-        stripped = without_kubernetes_discovery(yaml.safe_load(path.read_text()))
+        stripped = with_file_discovery(yaml.safe_load(path.read_text()))
     except (yaml.YAMLError, TypeError, AttributeError):
         return promtool_check_config(path)  # malformed: let promtool say what is wrong
     copy = path.with_name(".promtool-" + path.name)  # same folder: relative rule_files still resolve

@@ -1,8 +1,10 @@
 """Inject faults into a running ``llmmon up`` stack and watch the alerts fire and resolve.
 
-error-burst / slow / outage set the example router's fault injection (``POST /admin/faults``);
+error-burst / slow / stall / outage *replace* the example router's injected faults with their own
+(``PUT /admin/faults``): each drill step shows one fault, never the sum of the previous ones.
 router-down / router-up stop and restart the router process (via the ``llmmon up`` process,
-which supervises it); clear removes every injected fault; show prints the current faults.
+which supervises it); the restarted router gets back the faults it had (a backend outage does
+not end because the router restarted). clear removes every injected fault; show prints them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from llmmon.commands.up import add_workdir_argument
 from llmmon.localstack.httpjson import get_json, send_json
 from llmmon.localstack.state import NoStack, StackState
 
-ACTIONS = ("error-burst", "slow", "outage", "router-down", "router-up", "clear", "show")
+ACTIONS = ("error-burst", "slow", "stall", "outage", "router-down", "router-up", "clear", "show")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +40,8 @@ def fault_body(action: str, rate: float, latency_ms: float, backends: list[str] 
         return {"latency_ms": latency_ms, **scope}
     if action == "outage":
         return {"outage": backends or ["*"]}
+    if action == "stall":
+        return {"stall": True}
     raise ValueError(f"{action} is not a router fault")
 
 
@@ -69,4 +73,4 @@ def _send(state: StackState, args: argparse.Namespace) -> Any:
         return send_json("DELETE", faults)
     if args.action == "show":
         return get_json(faults)
-    return send_json("POST", faults, fault_body(args.action, args.rate, args.latency_ms, args.backend))
+    return send_json("PUT", faults, fault_body(args.action, args.rate, args.latency_ms, args.backend))

@@ -137,7 +137,7 @@ class RouterApp:
             Route("/api/generate", self.generate, methods=["POST"]),
             Route("/api/models", self.list_models, methods=["GET"]),
             Route("/api/models/{model}", self.get_model, methods=["GET"]),
-            Route("/admin/faults", self.faults_endpoint, methods=["GET", "POST", "DELETE"]),
+            Route("/admin/faults", self.faults_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
         if self.config.debug_endpoint:  # reveals internals: only when the config asks for it
             routes.append(Route(DEBUG_PATH, self.debug, methods=["GET"]))
@@ -213,9 +213,10 @@ class RouterApp:
         }))
 
     async def faults_endpoint(self, request: Request) -> Response:
-        if request.method == "POST":
+        if request.method in ("POST", "PUT"):  # POST changes what it names, PUT replaces every fault
+            change = self.faults.apply if request.method == "POST" else self.faults.replace
             try:
-                self.faults.apply(await read_json(request))
+                change(await read_json(request))
             except InvalidRequest as exc:
                 return refusal(exc)
             except FaultError as exc:

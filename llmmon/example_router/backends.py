@@ -49,6 +49,11 @@ class Unavailable(BackendError):
     reason = "unavailable"
 
 
+class CircuitOpen(Unavailable):
+    """Refused by the circuit breaker without a call: not a new failure of the backend (counting it
+    as one would keep the breaker open for as long as traffic flows, however healthy the backend)."""
+
+
 class TokenBucket:
     """``per_minute`` requests per minute, bursting up to ``per_minute``; 0 = unlimited."""
 
@@ -137,6 +142,8 @@ class SimulatedBackend:
         started = time.perf_counter()
         try:
             answer = await self._start(model, max_tokens, started)
+        except CircuitOpen:
+            raise
         except BackendError:
             self._failed()
             raise
@@ -149,7 +156,7 @@ class SimulatedBackend:
         if self.state == "down":
             raise Unavailable(self.name, "backend is down")
         if self.state == "cooling_down":
-            raise Unavailable(self.name, "circuit breaker open")
+            raise CircuitOpen(self.name, "circuit breaker open")
         if faults.rate_limit_exhausted or not self.bucket.take():
             self._publish_remaining(0 if faults.rate_limit_exhausted else None)
             raise RateLimited(self.name, "rate limit exceeded")

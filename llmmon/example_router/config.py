@@ -20,6 +20,12 @@ class ConfigError(ValueError):
     pass
 
 
+#: What the built-in traffic generator sends (kind -> weight): generations, invalid bodies (4xx),
+#: model lookups, unknown paths (404) and health reads. A fault-free profile sets "invalid" to 0.
+TRAFFIC_KINDS = ("generate", "invalid", "model", "unknown", "health")
+DEFAULT_TRAFFIC_MIX: Mapping[str, float] = {"generate": 85, "invalid": 6, "model": 5, "unknown": 2, "health": 2}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     name: str
@@ -109,6 +115,7 @@ class RouterConfig:
     #: Serve ``GET /debug`` (process, config, models, queue, cache, recent errors; secrets redacted).
     debug_endpoint: bool = False
     health: HealthConfig = field(default_factory=HealthConfig)
+    traffic_mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TRAFFIC_MIX))
 
     def __post_init__(self) -> None:
         backends = {b.name for b in self.backends}
@@ -122,6 +129,10 @@ class RouterConfig:
             for key in ("error_rate", "timeout_rate"):
                 if not 0 <= getattr(b, key) <= 1:
                     raise ConfigError(f"backends.{b.name}.{key}: must be between 0 and 1")
+        unknown = sorted(set(self.traffic_mix) - set(TRAFFIC_KINDS))
+        if unknown or not sum(self.traffic_mix.values()) > 0:
+            raise ConfigError(f"traffic_mix: expected weights >= 0 for some of {list(TRAFFIC_KINDS)} "
+                              f"(not all 0){f', unknown {unknown}' if unknown else ''}")
 
     def backend(self, name: str) -> BackendConfig:
         return next(b for b in self.backends if b.name == name)
@@ -156,6 +167,11 @@ def _value(cls: type, f: dataclasses.Field[Any], value: Any, path: str) -> Any:
         return tuple(_build(_NESTED[f.name], item, f"{path}[{i}]") for i, item in enumerate(value))
     if cls is RouterConfig and f.name == "health":
         return _build(HealthConfig, value, path)
+    if cls is RouterConfig and f.name == "traffic_mix":
+        if not isinstance(value, Mapping) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in value.values()):
+            raise ConfigError(f"{path}: expected a table of request kind -> weight >= 0")
+        return {str(k): float(v) for k, v in value.items()}
     if cls is RouterConfig and f.name == "strategies":
         if not isinstance(value, Mapping) or not all(isinstance(v, list) for v in value.values()):
             raise ConfigError(f"{path}: expected a table of strategy -> list of backends")

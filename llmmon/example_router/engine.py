@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app_instrumentation import catalog
-from app_instrumentation.collector import MetricsCollector
+from app_instrumentation.collector import COMPONENT, MetricsCollector
 from app_instrumentation.events import (
     CACHE_HIT_ATTRIBUTE,
     COMPLETION_ATTRIBUTE,
@@ -40,6 +40,17 @@ from llmmon.example_router.queue import InferenceQueue
 RETRY_REASONS = ("error",)
 #: Cached answers are replayed in pieces of this many characters.
 REPLAY_CHARS = 24
+#: How often a stalled inference (the ``stall`` fault) looks whether it may go on.
+STALL_POLL_SECONDS = 0.1
+#: Every ``errors_total`` (type, component, severity) this router records: a backend attempt that
+#: failed (recovered by a retry or fallback, or not), a cache error served around, a rejected
+#: request, and a failed inference (``MetricsCollector.on_error``: once per failed request).
+ERROR_SERIES: tuple[tuple[str, str, str], ...] = (
+    *((t, "backend", "warning") for t in ("backend_error", "backend_timeout", "rate_limited")),
+    ("cache_error", "cache", "warning"),
+    ("validation_error", "api", "warning"),
+    *((t, COMPONENT, "error") for t in ("backend_error", "backend_timeout", "rate_limited", "queue_full")),
+)
 
 
 @dataclass(frozen=True)
@@ -205,6 +216,8 @@ class Router:
         for from_backend, to_backend in sorted(pairs):
             for reason in catalog.FALLBACKS.enums["reason"]:
                 c.preinitialize(catalog.FALLBACKS, from_backend, to_backend, reason)
+        for error_type, component, severity in ERROR_SERIES:
+            c.preinitialize(catalog.ERRORS, error_type, component, severity)
 
     def is_initialized(self) -> bool:
         return self._started and not self.faults.not_ready
@@ -221,9 +234,18 @@ class Router:
             # Observers decide whether to keep the prompt (logs drop it unless capture is enabled).
             attributes={PROMPT_ATTRIBUTE: req.prompt},
         )
-        # Observers learn at start whether a model is called, and which provider first (tracing
-        # samplers need gen_ai.provider.name when the span starts).
-        cached = await self._cache_lookup(req)
+        # In progress until the generation is closed, whichever way it ends (the stall alert's input).
+        resources = AsyncExitStack()
+        resources.enter_context(self.collector.inference_in_progress())
+        try:
+            while self.faults.stall:  # injected: nothing gets through until the fault is cleared
+                await asyncio.sleep(STALL_POLL_SECONDS)
+            # Observers learn at start whether a model is called, and which provider first (tracing
+            # samplers need gen_ai.provider.name when the span starts).
+            cached = await self._cache_lookup(req)
+        except BaseException:
+            await resources.aclose()
+            raise
         if cached is not None:
             ctx.attributes[CACHE_HIT_ATTRIBUTE] = True
             ctx.backend = str(cached["backend"])
@@ -233,8 +255,7 @@ class Router:
                 self._target(ctx, candidates[0])
         self.observers.start(ctx)
         if cached is not None:
-            return Generation(self, req, ctx, cached=cached)
-        resources = AsyncExitStack()
+            return Generation(self, req, ctx, cached=cached, resources=resources)
         try:
             await resources.enter_async_context(self.queue.slot())
             answer = await self._attempts(ctx)

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from llmmon.checkers import require
+from llmmon.example_router.faults import restore_bodies
 from llmmon.localstack.api import Alertmanager, Prometheus
-from llmmon.localstack.httpjson import is_ok, wait_ready, wait_until
+from llmmon.localstack.httpjson import get_json, is_ok, send_json, wait_ready, wait_until
 from llmmon.localstack.ports import HOST, is_free, pick_port
 from llmmon.localstack.processes import Child, Supervisor
 from llmmon.localstack.restarts import Backoff, Restarter
@@ -101,6 +102,8 @@ class LocalStack:
         self._serving = False
         #: Child name -> the URL that answers 200 once it is ready.
         self._ready: dict[str, str] = {}
+        #: The router's injected faults while it is down (restored by router_up).
+        self._faults: dict[str, Any] | None = None
         #: What the user should know about the start (a preferred port that was taken, a stale state.json).
         self.notes: list[str] = []
 
@@ -247,9 +250,11 @@ class LocalStack:
         return self.supervisor.start("router", argv)
 
     def router_down(self) -> dict[str, Any]:
+        # The injected faults describe the backends, not the process: keep them for router_up.
+        self._faults = self._router_faults()
         self.supervisor.stop("router")
         self._write_pids()
-        return {"router": "stopped"}
+        return {"router": "stopped", "faults_kept": self._faults is not None}
 
     def router_up(self) -> dict[str, Any]:
         assert self.endpoints is not None
@@ -261,7 +266,24 @@ class LocalStack:
             child = self._start_router()
         wait_ready(f"http://{self.endpoints.router}/health/live", self.options.ready_timeout, child)
         self._write_pids()
-        return {"router": "running", "pid": child.pid}
+        reply: dict[str, Any] = {"router": "running", "pid": child.pid}
+        if self._faults is not None:
+            for method, body in restore_bodies(self._faults):
+                send_json(method, self._faults_url, body)
+            reply["faults"], self._faults = self._router_faults(), None
+        return reply
+
+    @property
+    def _faults_url(self) -> str:
+        assert self.endpoints is not None
+        return f"http://{self.endpoints.router}/admin/faults"
+
+    def _router_faults(self) -> dict[str, Any] | None:
+        """The router's injected faults; None when it has no fault injection (any other router)."""
+        try:
+            return dict(get_json(self._faults_url))
+        except (OSError, RuntimeError, ValueError):
+            return None
 
     def _write_pids(self) -> None:
         if self.state is not None:
