@@ -36,7 +36,7 @@ from alerts.definitions import ROUTER_JOB, SERVICE
 from alerts.groups import build_rule_groups
 from alerts.profiles import Profile
 from alerts.prometheus_config import DEFAULT_INTERVAL, POD_JOB
-from alerts.relabel import Relabel, annotated_pod_steps, pod_target_steps, pods_with_labels
+from alerts.relabel import Relabel, annotated_pod_steps, pods_with_labels, router_pod_steps
 from foundation.settings import Settings
 
 GROUP = "monitoring.coreos.com"
@@ -77,13 +77,14 @@ def router_pod_monitor(settings: Settings, namespace: str | None = None,
     endpoint: Obj = {"port": d.port} if isinstance(d.port, str) else {"portNumber": d.port}
     endpoint |= {
         "path": d.metrics_path, "interval": r.scrape_interval, "scrapeTimeout": r.scrape_timeout,
-        "relabelings": [s.operator() for s in pod_target_steps()] + _job(ROUTER_JOB, OPERATOR_ONLY_LABELS[ROUTER_JOB]),
+        "relabelings": [s.operator() for s in router_pod_steps(d.pod_labels, d.port)]
+        + _job(ROUTER_JOB, OPERATOR_ONLY_LABELS[ROUTER_JOB]),
     }
     return {
         "apiVersion": V1, "kind": "PodMonitor", "metadata": _metadata(NAME, namespace, labels),
         "spec": {
             "namespaceSelector": {"matchNames": list(r.pod_namespaces)},
-            # The operator turns these into the keep rules of the standalone job (pod labels, port).
+            # The operator keeps these pods and port too; the relabelings repeat it exactly (router_pod_steps).
             "selector": {"matchLabels": dict(d.pod_labels)},
             "podMetricsEndpoints": [endpoint],
         },

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from alerts.definitions import ROUTER_JOB
-from alerts.relabel import annotated_pod_steps, pod_target_steps, pods_with_labels, port_filter
+from alerts.relabel import annotated_pod_steps, pods_with_labels, router_pod_steps
 from foundation.settings import Settings
 from foundation.settings.router import PodDiscovery
 
@@ -56,9 +56,7 @@ def _router_pod_discovery(settings: Settings, d: PodDiscovery, **scrape: Any) ->
             # The API server filters by label: Prometheus watches router pods only.
             "selectors": [{"role": "pod", "label": ",".join(f"{k}={v}" for k, v in d.pod_labels.items())}],
         }],
-        "relabel_configs": [
-            r.prometheus() for r in (pods_with_labels(d.pod_labels, "keep"), port_filter(d.port), *pod_target_steps())
-        ],
+        "relabel_configs": [r.prometheus() for r in router_pod_steps(d.pod_labels, d.port)],
     }
 
 

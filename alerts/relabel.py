@@ -66,6 +66,16 @@ def port_filter(port: str | int) -> Relabel:
     return Relabel("keep", (meta,), literal(str(port)))
 
 
+def router_pod_steps(pod_labels: Mapping[str, str], port: str | int) -> list[Relabel]:
+    """The router job's relabelling: its pods (every label, literally), its metrics port, their identity.
+
+    A PodMonitor gets the same steps although the operator derives keep rules from its selector and
+    port: the operator's label rule is a regex of the value as given (``llm.router`` would also keep
+    ``llmXrouter``), ours matches it literally.
+    """
+    return [pods_with_labels(pod_labels, "keep"), port_filter(port), *pod_target_steps()]
+
+
 def pod_target_steps() -> list[Relabel]:
     """After selection: no init containers, no finished pods; the pod's identity kept as labels."""
     return [
