@@ -1,6 +1,7 @@
 """cluster.metricsBackend: standalone by default everywhere; operator mode refuses what makes no sense."""
 
 import pytest
+import yaml
 
 from foundation.settings import Settings, SettingsError, available_envs, load_settings
 from foundation.settings.operator import EXCEPT_ALERTMANAGER_NAMESPACE
@@ -109,3 +110,20 @@ def test_static_router_targets_cannot_be_pod_monitored():
     router = {k: v for k, v in config["router"].items() if k != "kubernetes"}
     config["router"] = dict(router, targets=["10.0.0.1:9090"])
     _refused(config, "cluster.metricsBackend", "router.kubernetes")
+
+
+def test_the_readme_example_is_valid_settings():
+    """README's operator-mode block, applied to prod's cluster section, loads as written."""
+    import re
+
+    from foundation.settings import PROJECT_DIR
+
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme[readme.index("### Prometheus Operator mode"):]
+    block = re.search(r"```yaml\n(llm-router-monitoring:cluster:\n.*?)```", section, re.S).group(1)
+    cluster = yaml.safe_load(block)["llm-router-monitoring:cluster"]
+    config = operator_config("prod")
+    config["cluster"] = {k: v for k, v in config["cluster"].items() if k != "operator"} | cluster
+    o = Settings.from_config("prod", config).cluster.operator
+    assert o.namespace == KPS and o.matcher_strategy == "None"
+    assert o.alertmanager_config_namespace == cluster["namespace"] == o.pod_monitor_namespace
