@@ -316,3 +316,55 @@ def test_a_misrouted_alertmanager_config_is_caught(tmp_path):
     critical = {"alertname": "CriticalErrorRate", "severity": "critical", "service": "llm-router", "signal": "error_rate"}
     assert receivers(tmp_path / "am.yml", critical) != [
         f"{amc['metadata']['namespace']}/llm-router/{r}" for r in receivers(tmp_path / "standalone.yml", critical)]
+
+
+@pytest.mark.live
+def test_alertmanager_inhibits_like_the_standalone_rule_and_only_our_alerts(tmp_path):
+    """A real Alertmanager on the merged configuration: our critical silences our warning of the same signal;
+    another team's critical-over-warning pair of the same shape is left alone (the scope matcher)."""
+    import subprocess
+    import time
+
+    import httpx
+
+    from llmmon.localstack.ports import free_port
+    from llmmon.localstack.stack import ALERTMANAGER
+
+    _, config = merged(operator_settings("prod"))
+    (tmp_path / "am.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    proc = subprocess.Popen([require(ALERTMANAGER), f"--config.file={tmp_path / 'am.yml'}",
+                             f"--storage.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+                             "--cluster.listen-address="], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "alertmanager did not start"
+            time.sleep(0.2)
+        ours = {"service": "llm-router", "signal": "error_rate", "env": "prod"}
+        theirs = {"service": "checkout", "signal": "error_rate", "namespace": "payments"}
+        alerts = {
+            "our-critical": {"alertname": "CriticalErrorRate", "severity": "critical", **ours},
+            "our-warning": {"alertname": "HighErrorRate", "severity": "warning", **ours},
+            "our-other-signal": {"alertname": "HighResponseTime", "severity": "warning", **ours,
+                                 "signal": "inference_latency"},
+            "their-critical": {"alertname": "CheckoutErrorsCritical", "severity": "critical", **theirs},
+            "their-warning": {"alertname": "CheckoutErrorsWarning", "severity": "warning", **theirs},
+        }
+        posted = httpx.post(f"{url}/api/v2/alerts", json=[{"labels": labels} for labels in alerts.values()], timeout=10)
+        assert posted.status_code == 200, posted.text
+        status = {}
+        for alert in httpx.get(f"{url}/api/v2/alerts", timeout=10).json():
+            name = next(k for k, v in alerts.items() if v == alert["labels"])
+            status[name] = bool(alert["status"]["inhibitedBy"])
+        assert status == {"our-critical": False, "our-warning": True, "our-other-signal": False,
+                          "their-critical": False, "their-warning": False}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
