@@ -97,7 +97,7 @@ def test_a_changed_rule_in_a_prometheus_rule_fails_the_suites(tmp_path):
     rule = next(r for g in doc["groups"] for r in g["rules"] if r.get("alert") == "CriticalMemoryUsage")
     rule["expr"] = rule["expr"].replace("> 7", "> 70")
     path.write_text(yaml.safe_dump(doc))
-    assert not promtool_test_rules(suites).ok
+    assert not promtool_test_rules([s for s in suites if s.name == "llm-router-alerts.test.yml"]).ok
 
 
 # --- scraping ---------------------------------------------------------------------------------
