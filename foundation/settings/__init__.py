@@ -80,6 +80,19 @@ class Settings:
                 raise SettingsError(self.env, "cluster.grafana.storage", "missing; grafana.delivery: provider keeps "
                                     "dashboards in Grafana's database, which needs a volume to survive restarts "
                                     "(or grafana.database.type: postgres)")
+        c = self.cluster
+        if c.operator is not None and self.router.kubernetes is None:
+            raise SettingsError(self.env, "cluster.metricsBackend", "operator mode scrapes the router with a PodMonitor, "
+                                "which needs router.kubernetes (pod discovery), not static router.targets")
+        if c.operator is not None and self.metrics_store.mode != "local":
+            # Sidecars and remote_write live in the Prometheus pod and its prometheus.yml, and in
+            # operator mode both belong to the cluster's Prometheus resource, not to this stack.
+            where = "spec.thanos (sidecars)" if self.metrics_store.thanos_enabled else "spec.remoteWrite"
+            raise SettingsError(self.env, "metricsStore.mode", (
+                f"expected local (or no metricsStore) with cluster.metricsBackend: operator, got "
+                f"{self.metrics_store.mode}: the cluster's Prometheus is the operator's, so set {where} on its "
+                "Prometheus resource and point cluster.operator.prometheusUrl at what Grafana should query "
+                "(e.g. a Thanos Querier)"))
         return self
 
     @property

@@ -90,6 +90,15 @@ def _provisioning(ctx: Context) -> tuple[list[k.Obj], list[k.Obj], list[k.Obj]]:
     return maps, mounts, volumes
 
 
+def _metrics_backend(ctx: Context) -> list[net.Flow]:
+    """Our Prometheus (or Thanos Querier) and Alertmanager, or in operator mode the cluster's Prometheus pods."""
+    o = ctx.cluster.operator
+    if o is None:
+        return [prometheus_flow(ctx), net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)])]
+    peer = net.Peer(namespace=o.namespace, pods=tuple(o.prometheus_pod_labels.items()))
+    return [net.Flow([peer], [k.Port("prometheus", o.prometheus_port)])]
+
+
 def build(ctx: Context) -> Service:
     app = ctx.app(NAME, "dashboards", "grafana")
     w, c = ctx.workload("grafana"), ctx.cluster
@@ -154,10 +163,9 @@ def build(ctx: Context) -> Service:
             ingress=[net.Flow(net.ingress_controller(app, c.ingress_hosts, c.ingress_namespace), [PORT]),
                      *([net.Flow(net.apps(NAME), GOSSIP)] if database.shared else [])],
             egress=[
-                prometheus_flow(ctx),
+                *_metrics_backend(ctx),
                 *([net.Flow(net.apps(NAME), GOSSIP), net.Flow(net.anywhere(), [k.Port("postgres", database.port)])]
                   if database.shared else []),
-                net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)]),
                 net.Flow(net.apps("elasticsearch"), [ES_PORT]),
                 net.Flow(net.apps("jaeger-query"), [k.Port("jaeger", 16686)]),
             ],
