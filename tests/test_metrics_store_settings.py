@@ -8,6 +8,8 @@ import copy
 import pytest
 
 from foundation.settings import Settings, SettingsError, load_settings
+from foundation.settings.cluster import DEFAULT_WORKLOADS
+from foundation.settings.metrics_store import THANOS_WORKLOADS
 from stack.mocks import stack_config
 
 
@@ -79,6 +81,29 @@ def test_compactor_and_sidecar_replicas_are_not_configurable():
     for name, why in (("thanosCompactor", "must run alone"), ("thanosSidecar", "every Prometheus pod")):
         with pytest.raises(SettingsError, match=rf"key 'cluster.{name}.replicas'.*{why}"):
             settings("prod", cluster=cluster("prod", **{name: {"replicas": 2}}))
+
+
+@pytest.mark.parametrize("key", [*THANOS_WORKLOADS, "images"])
+def test_sizing_or_pinning_thanos_where_none_runs_is_refused(key):
+    """Prod's Thanos keys left behind after a switch to local would configure nothing."""
+    config = copy.deepcopy(stack_config("prod"))
+    config["metricsStore"] = {"mode": "local"}
+    for other in THANOS_WORKLOADS:
+        config["cluster"].pop(other, None)
+    config["cluster"]["images"].pop("thanos", None)
+    Settings.from_config("prod", config)  # without them: fine
+    if key == "images":
+        config["cluster"]["images"]["thanos"] = "quay.io/thanos/thanos:v0.42.4"
+        key = "images.thanos"
+    else:
+        config["cluster"][key] = {"replicas": 1}
+    with pytest.raises(SettingsError, match=rf"env 'prod', key 'cluster.{key}': only read with metricsStore.mode: "
+                                            r"thanos; this env has mode: local"):
+        Settings.from_config("prod", config)
+
+
+def test_thanos_workloads_are_cluster_workloads():
+    assert set(THANOS_WORKLOADS) == {k for k in DEFAULT_WORKLOADS if k.startswith("thanos")}
 
 
 # -- Grafana's database ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from foundation.settings.cluster import ClusterSettings
 from foundation.settings.errors import SettingsError
 from foundation.settings.grafana import GrafanaSettings
 from foundation.settings.logs import LoggingSettings
-from foundation.settings.metrics_store import MetricsStoreSettings
+from foundation.settings.metrics_store import THANOS_WORKLOADS, MetricsStoreSettings
 from foundation.settings.reader import Reader
 from foundation.settings.router import RouterSettings
 
@@ -58,10 +58,10 @@ class Settings:
             grafana=r.parse("grafana", GrafanaSettings.parse),
             secret_keys=secret_keys,
             metrics_store=r.parse("metricsStore", MetricsStoreSettings.parse),
-        )._checked()
+        )._checked(config.get("cluster"))
 
-    def _checked(self) -> Settings:
-        """Rules across sections."""
+    def _checked(self, cluster_config: Any = None) -> Settings:
+        """Rules across sections (``cluster_config``: the raw ``cluster`` section, for keys given in vain)."""
         g, workload = self.grafana, self.cluster.workloads["grafana"]
         if g.uses_provider and g.deploys_grafana and not g.url and "grafana" not in self.cluster.ingress_hosts:
             raise SettingsError(self.env, "grafana.url", "missing; the provider reaches the in-cluster Grafana "
@@ -93,6 +93,15 @@ class Settings:
                 f"{self.metrics_store.mode}: the cluster's Prometheus is the operator's, so set {where} on its "
                 "Prometheus resource and point cluster.operator.prometheusUrl at what Grafana should query "
                 "(e.g. a Thanos Querier)"))
+        if not self.metrics_store.thanos_enabled and isinstance(cluster_config, Mapping):
+            # Sizing or pinning Thanos where none runs configures nothing (e.g. after a switch to
+            # operator mode or back to local): say so rather than ignore it.
+            images = cluster_config.get("images")
+            given = [f"cluster.{k}" for k in THANOS_WORKLOADS if k in cluster_config]
+            given += ["cluster.images.thanos"] if isinstance(images, Mapping) and "thanos" in images else []
+            if given:
+                raise SettingsError(self.env, given[0], f"only read with metricsStore.mode: thanos; this env has "
+                                    f"mode: {self.metrics_store.mode} and deploys no Thanos: remove this key")
         return self
 
     @property

@@ -26,6 +26,8 @@ REMOTE_WRITE_AUTHS = ("none", "basic", "bearer")
 #: receiver that deduplicates identical samples, e.g. VictoriaMetrics ``-dedup.minScrapeInterval``).
 REPLICA_LABEL_MODES = ("keep", "drop")
 OBJSTORE_SECRET = "thanosObjstoreConfig"
+#: ``cluster.<key>`` workloads that exist only with ``mode: thanos``.
+THANOS_WORKLOADS = ("thanosSidecar", "thanosQuery", "thanosStore", "thanosCompactor")
 REMOTE_WRITE_SECRETS = {"basic": "prometheusRemoteWritePassword", "bearer": "prometheusRemoteWriteToken"}
 #: Thanos downsamples raw blocks older than 40 hours to 5m and 5m blocks older than 10 days to 1h
 #: (docs/components/compact.md): a shorter retention deletes the data before it is downsampled.
