@@ -1,8 +1,8 @@
 """Benchmark: time to notify ServiceDown on the HA local stack, healthy and with failures.
 
 Each round starts a fresh ``llmmon up --ha`` stack (two Prometheus replicas, three
-Alertmanager peers, test profile: 1s scrape and evaluation, ``for`` 1s, group_wait 1s,
-``--cluster.peer-timeout=2s``), waits until the cluster has settled, applies the scenario's
+Alertmanager peers, test profile: 1s scrape and evaluation, ``for`` 1s, the local stack's
+group_wait, ``--cluster.peer-timeout=2s``), waits until the cluster has settled, applies the scenario's
 failure, stops the router and measures:
 
 - **to notify**: router stopped → the ServiceDown notification reaches the sink
@@ -14,7 +14,8 @@ failure, stops the router and measures:
 
 Failures take out the peer at position 0 of the cluster's notification order (the one that
 would send first) or the last one, at the moment of the fault or 30 s before it (by then
-gossip has declared a stopped peer dead and the order has moved on). A fresh stack per
+gossip has declared a stopped peer dead and the order has moved on), or 1 s before the group
+falls due (too late for gossip: the next peer waits one peer timeout, the worst case). A fresh stack per
 round: a second outage of the same group in one stack meets peers out of step (see
 ``tests/test_live_ha.py``). Prints a table; asserts nothing.
 
@@ -53,10 +54,13 @@ from llmmon.localstack.stack import LocalStack
 
 PROFILE = PROFILES["test"]
 WAIT = 120
-GROUP_INTERVAL_S = duration_seconds(ha_timings(PROFILE.peer_timeout_s, HA_ALERTMANAGERS).group_interval)
+TIMINGS = ha_timings(PROFILE.peer_timeout_s, HA_ALERTMANAGERS)
+GROUP_INTERVAL_S = duration_seconds(TIMINGS.group_interval)
 DUPLICATE_WINDOW_S = (HA_ALERTMANAGERS - 1) * PROFILE.peer_timeout_s + GROUP_INTERVAL_S + 3
 #: Long enough for gossip to declare a stopped peer dead (suspicion timeout with three members).
 EARLY_S = 30
+GROUP_WAIT_S = duration_seconds(TIMINGS.group_wait)
+BEFORE_DUE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class Failure:
     how: str = "kill"  # kill | stop
     prometheus: tuple[str, ...] = ()
     early_s: float = 0.0
+    #: Break only this long before the group falls due (``activeAt`` + ``for`` + group_wait), once
+    #: the alert fires: too late for gossip to declare the peer dead first (the worst case).
+    before_due_s: float | None = None
 
 
 SCENARIOS: dict[str, Failure] = {
@@ -75,6 +82,7 @@ SCENARIOS: dict[str, Failure] = {
     "first peer SIGSTOPped at the fault": Failure((0,), "stop"),
     f"first peer SIGSTOPped {EARLY_S} s before": Failure((0,), "stop", early_s=EARLY_S),
     "last peer SIGSTOPped at the fault": Failure((HA_ALERTMANAGERS - 1,), "stop"),
+    f"first peer SIGSTOPped {BEFORE_DUE_S:g} s before the group is due": Failure((0,), "stop", before_due_s=BEFORE_DUE_S),
 }
 
 
@@ -106,6 +114,14 @@ def _firing_at(stack: LocalStack) -> float:
     return min(times)
 
 
+def _fired(stack: LocalStack) -> bool:
+    try:
+        _firing_at(stack)
+    except ValueError:  # min() of no firing alert yet
+        return False
+    return True
+
+
 def _break(stack: LocalStack, failure: Failure, order: list[str]) -> list[int]:
     """Apply ``failure``; the PIDs left stopped (to resume at the end)."""
     stopped = []
@@ -130,10 +146,15 @@ def one_round(failure: Failure) -> Outcome:
             wait_for_cluster(stack.state.alertmanager_urls, HA_ALERTMANAGERS, WAIT)
             urls = dict(zip(stack.alertmanager_names, stack.state.alertmanager_urls, strict=True))
             order = notification_order(urls)
-            stopped = _break(stack, failure, order)
-            time.sleep(failure.early_s)
+            if failure.before_due_s is None:
+                stopped = _break(stack, failure, order)
+                time.sleep(failure.early_s)
             stack.router_down()
             fault = time.time()
+            if failure.before_due_s is not None:
+                wait_until(lambda: _fired(stack), WAIT, "ServiceDown firing in Prometheus")
+                time.sleep(max(0.0, _firing_at(stack) + GROUP_WAIT_S - failure.before_due_s - time.time()))
+                stopped = _break(stack, failure, order)
 
             def found() -> list:
                 return [n for n in notifications(stack.sink.records(), names.SERVICE_DOWN, CRITICAL)
@@ -183,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(machine())
     print(f"before: {load()}")
-    print(f"test profile: group_wait 1s, group_interval {GROUP_INTERVAL_S:g}s, peer timeout "
+    print(f"test profile: group_wait {TIMINGS.group_wait}, group_interval {GROUP_INTERVAL_S:g}s, peer timeout "
           f"{PROFILE.peer_timeout_s}s, Prometheus->Alertmanager timeout {PROFILE.notify_timeout}, "
           f"resend delay {PROFILE.ha_resend_delay}", flush=True)
     results = run(args.rounds)
