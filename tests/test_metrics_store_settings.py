@@ -4,10 +4,12 @@ that name key and env, and the cross-checks between Grafana's replicas, volume a
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
+import yaml
 
-from foundation.settings import Settings, SettingsError, load_settings
+from foundation.settings import PROJECT_DIR, Settings, SettingsError, load_settings
 from foundation.settings.cluster import DEFAULT_WORKLOADS
 from foundation.settings.metrics_store import THANOS_WORKLOADS
 from stack.mocks import stack_config
@@ -147,3 +149,21 @@ def test_bad_database_names_key_and_env(database, key, problem):
     with pytest.raises(SettingsError, match=rf"key '{key}'") as err:
         settings(grafana={"database": database})
     assert problem in str(err.value)
+
+
+def test_the_readme_examples_are_valid_settings():
+    """README's metricsStore block (Thanos, and its commented remote-write alternative) and its
+    grafana.database setting load on prod as written."""
+    readme = (PROJECT_DIR / "README.md").read_text()
+    section = readme[readme.index("## Long-term metrics and HA in the cluster"):]
+    block = re.search(r"```yaml\n(llm-router-monitoring:metricsStore:\n.*?)```", section, re.S).group(1)
+    thanos = yaml.safe_load(block)["llm-router-monitoring:metricsStore"]
+    assert settings("prod", metricsStore=thanos).metrics_store.thanos.retention["oneHour"] == "1y"
+    commented = "\n".join(line.replace("#", "", 1) for line in block.splitlines() if line.startswith("#  "))
+    remote = yaml.safe_load(commented)
+    s = settings("prod", metricsStore=remote, cluster={k: v for k, v in cluster("prod").items()
+                                                       if not k.startswith("thanos") and k != "images"})
+    assert (s.metrics_store.mode, s.metrics_store.remote_write.username) == ("remoteWrite", "prom")
+    database = re.search(r"`grafana\.database: (\{[^`]*\})`", section).group(1)
+    grafana = dict(stack_config("prod")["grafana"], database=yaml.safe_load(database))
+    assert settings("prod", grafana=grafana).grafana.database.shared
