@@ -11,7 +11,7 @@
   for webhooks, so the watchdog webhook's URL is plain and its token is a file.
 * ``local_alertmanager_config(settings, webhook_url, timings=LOCAL_TIMINGS)``: the same
   routing tree and inhibition with every receiver posting to one webhook (the local live
-  stack's sink), and short timings so notifications arrive within seconds.
+  stack's sink), and short timings (``LOCAL_TIMINGS``) so notifications arrive within seconds.
 """
 
 from __future__ import annotations
@@ -27,11 +27,18 @@ DEFAULT, CRITICAL, WARNING, WATCHDOG = "default", "critical-alerts", "warning-al
 GROUP_BY = ("alertname", "env", "service")
 #: Critical suppresses warning of the same service and signal.
 INHIBIT_EQUAL = ("service", "signal")
-LOCAL_TIMINGS = RoutingSettings(group_wait="1s", group_interval="1s", repeat_interval="1m",
+#: The local stack's timings. group_wait covers the gap between a warning and its critical twin
+#: firing (up to one 10s rate window of the test profile, whose 'for' durations are 60x shorter):
+#: a warning whose critical twin fires within it is never sent. Production's 30s does the same.
+LOCAL_TIMINGS = RoutingSettings(group_wait="10s", group_interval="10s", repeat_interval="1m",
                                 critical_repeat_interval="1m")
 
-_LIST = '{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nDashboard: ' \
-        '{{ .Annotations.dashboard_url }}\nRunbook: {{ .Annotations.runbook_url }}\n\n{{ end }}'
+#: Every alert of a notification: what, where (all its labels: pod, instance, model...), since when.
+_LIST = ('{{ range .Alerts }}[{{ .Status | toUpper }}] {{ .Annotations.summary }}\n{{ .Annotations.description }}\n'
+         'Labels: {{ range .Labels.SortedPairs }}{{ .Name }}={{ .Value }} {{ end }}\n'
+         'Started: {{ .StartsAt.Format "2006-01-02 15:04:05 MST" }}'
+         '{{ if eq .Status "resolved" }}, resolved: {{ .EndsAt.Format "2006-01-02 15:04:05 MST" }}{{ end }}\n'
+         'Dashboard: {{ .Annotations.dashboard_url }}\nRunbook: {{ .Annotations.runbook_url }}\n\n{{ end }}')
 _SUBJECT = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] ' \
            '{{ .GroupLabels.alertname }} ({{ .CommonLabels.env }})'
 

@@ -1,30 +1,53 @@
 """The threshold alerts: the seed's twelve (names, prod thresholds and ``for`` kept) and the
-LLM-signal and self-monitoring alerts, each with the probe its generated tests use.
+LLM-signal, availability, Kubernetes and self-monitoring alerts, each with the probe its
+generated tests use.
 
 Fixes over the seed, intent kept:
 
-* latency quantiles sum the buckets across instances (``sum by (le)``) first;
+* latency quantiles sum the buckets across instances (``sum by (le)``) first, and latency
+  alerts do not resolve because nothing completes any more (a stalled router has no p95: the
+  alert then reads +Inf while inferences are in progress and none finishes);
+* HighErrorRate/CriticalErrorRate page on server-side failures only (``errors_total`` with a
+  failure severity, never a client's validation error, never a backend attempt a retry or
+  fallback fixed) as a share of inferences, and only above the seed's absolute rate (the
+  ``floor``), so a busy router does not page on a handful of errors and an idle one not on one;
+* queue alerts are relative to the env's ``router.queueCapacity`` when it is known (50 % / 90 %
+  of it; the seed's 100 / 500 otherwise);
 * error/fallback/token/cache alerts aggregate across instances (``sum``), per-process
-  signals (memory, queue, ``up``) stay per instance;
+  signals (memory, queue, ``up``, stall) stay per instance (per pod in Kubernetes);
 * LowTokenGeneration and LowCacheHitRate are armed only while there is traffic, so an idle
   router never pages;
 * descriptions print values with their unit (errors per second are not percentages).
 
-Descriptions are templates: ``{value}`` is the alert's value (``printf "%.2f"``),
-``{threshold}`` the configured threshold, ``{<label>}`` a label of the alert.
+Descriptions are templates: ``{value}`` is the alert's value (``printf "%.2f"``, or a percentage
+for shares), ``{threshold}``/``{floor}`` the configured ones, ``{<label>}`` a label of the alert.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from alerts.model import Severity
-from alerts.probes import TARGET, GaugeProbe, Probe, QuantileProbe, RateProbe, RatioProbe, StateProbe
+from alerts.probes import (
+    TARGET,
+    GaugeProbe,
+    Probe,
+    QuantileProbe,
+    RateProbe,
+    RatioProbe,
+    ShareDownProbe,
+    StallProbe,
+    StateProbe,
+    TerminationProbe,
+    UsageProbe,
+)
 from alerts.profiles import Profile
-from alerts.promql import quantile, selector, sum_rate
+from alerts.promql import one_of, quantile, selector, sum_rate, sum_rate_of
 from app_instrumentation import catalog as c
 from foundation import alert_names as n
+from foundation import exporter_metrics as x
 
 SERVICE = "llm-router"
 ROUTER_JOB = "llm-router"
@@ -38,7 +61,15 @@ SLO = "llm-slo"
 
 GIB = 2**30
 
-Expr = Callable[[Profile, float], str]
+#: ``expr(profile, threshold)``, or ``expr(profile, threshold, floor)`` for alerts with a floor.
+Expr = Callable[..., str]
+
+
+class Format(StrEnum):
+    """How a description prints the alert's value and threshold."""
+
+    NUMBER = "number"  # printf "%.2f"
+    PERCENT = "percent"  # humanizePercentage: 0.05 -> 5%
 
 
 @dataclass(frozen=True)
@@ -54,10 +85,48 @@ class AlertSpec:
     probe: Probe
     threshold: float | None
     for_: str | None
+    #: Alerts on a share of traffic: the absolute rate (events/s) it must also exceed.
+    floor: float | None = None
+    #: Queue alerts: the threshold as a share of ``router.queueCapacity`` when the env gives one.
+    capacity_share: float | None = None
+    value_format: Format = Format.NUMBER
+
+    @property
+    def is_share(self) -> bool:
+        """The threshold is a share (0..1)."""
+        return self.value_format is Format.PERCENT
+
+
+def _twin(severity: Severity, warning: str, critical: str) -> str:
+    return critical if severity is Severity.CRITICAL else warning
+
+
+# --- expressions --------------------------------------------------------------------------
+#: Router pods only: exporter series are joined to the targets of the router's scrape job.
+ROUTER_UP = selector("up", {"job": ROUTER_JOB})
+#: ``errors_total`` of requests the router failed on the server side (see ``catalog.FAILURE_SEVERITIES``).
+SERVER_FAILURES = selector(c.ERRORS.name, regex={"severity": one_of(c.FAILURE_SEVERITIES)},
+                           not_regex={"type": one_of(c.CLIENT_ERROR_TYPES)})
+CLIENT_ERRORS = selector(c.ERRORS.name, regex={"type": one_of(c.CLIENT_ERROR_TYPES)})
+
+
+def stalled(p: Profile, by: str = "") -> str:
+    """Inferences in progress for a whole window while none finished (``by``: per instance).
+
+    ``offset`` makes a router younger than the window not stalled yet: ``min_over_time`` and
+    ``increase`` only see the samples it has."""
+    w = p.window("5m")
+    busy = c.INFERENCES_IN_PROGRESS.name
+    if by:
+        return (f"min_over_time({busy}[{w}]) > 0\nand on ({by})\n{busy} offset {w}\nunless on ({by})\n"
+                f"sum by ({by}) (increase({c.INFERENCE.name}[{w}])) > 0")
+    return (f"sum(min_over_time({busy}[{w}])) > 0\nand\nsum({busy} offset {w})\nunless\n"
+            f"sum(increase({c.INFERENCE.name}[{w}])) > 0")
 
 
 def _p95_latency(p: Profile, t: float) -> str:
-    return f"{quantile('0.95', c.INFERENCE_DURATION, p.window('5m'))} > {t:g}"
+    # Nothing finishing is no reason to resolve: while stalled the alert reads +Inf.
+    return f"{quantile('0.95', c.INFERENCE_DURATION, p.window('5m'))} > {t:g}\nor\n({stalled(p)}) * +Inf"
 
 
 def _memory_gib(p: Profile, t: float) -> str:
@@ -85,27 +154,82 @@ def _per_second(metric: c.MetricSpec, window: str, labels: tuple[str, ...] = ())
     return lambda p, t: f"{sum_rate(metric.name, p.window(window), labels)} > {t:g}"
 
 
+def _failure_share(p: Profile, t: float, floor: float) -> str:
+    w = p.window("5m")
+    failures, inferences = sum_rate_of(SERVER_FAILURES, w), sum_rate(c.INFERENCE.name, w)
+    return f"{failures}\n/\n{inferences}\n> {t:g}\nand\n{failures} > {floor:g}"
+
+
+def _client_error_share(p: Profile, t: float, floor: float) -> str:
+    w = p.window("5m")
+    rejected = sum_rate_of(CLIENT_ERRORS, w)
+    requests = f"({rejected} + ({sum_rate(c.INFERENCE.name, w)} or vector(0)))"
+    return f"{rejected}\n/\n{requests}\n> {t:g}\nand\n{rejected} > {floor:g}"
+
+
+def _instances_down(p: Profile, t: float) -> str:
+    # absent(): no router target at all (every pod gone, a selector that matches nothing) is 100 % down,
+    # once Prometheus scrapes anything at all (right after its start nothing has an ``up`` yet).
+    return f"(1 - avg by (job) ({ROUTER_UP})) > {t:g}\nor\nabsent({ROUTER_UP}) and on () count(up) > 0"
+
+
+def _restarts(p: Profile, t: float) -> str:
+    increase = f"increase({x.CONTAINER_RESTARTS.name}[{p.window('15m')}])"
+    return f"sum by (namespace, pod) ({increase}) > {t:g}\nand on (namespace, pod)\n{ROUTER_UP}"
+
+
+def _oom_killed(p: Profile, t: float) -> str:
+    reason = selector(x.CONTAINER_LAST_TERMINATED_REASON.name, {"reason": "OOMKilled"})
+    restarted = f"increase({x.CONTAINER_RESTARTS.name}[{p.window('10m')}]) > 0"
+    return (f"max by (namespace, pod, container) ({reason}) == 1\nand on (namespace, pod, container)\n"
+            f"({restarted})\nand on (namespace, pod)\n{ROUTER_UP}")
+
+
+def _cpu_throttling(p: Profile, t: float) -> str:
+    keys = "namespace, pod, container"
+    used = sum_rate(c.PROCESS_CPU.name, p.window("5m"), ("namespace", "pod", "container"))
+    limit = f"sum by ({keys}) ({selector(x.CONTAINER_RESOURCE_LIMITS.name, {'resource': 'cpu'})})"
+    return f"{used}\n/ on ({keys})\n{limit}\n> {t:g}"
+
+
+def _node_pressure(p: Profile, t: float) -> str:
+    conditions = selector(x.NODE_CONDITION.name, {"status": "true"},
+                          regex={"condition": one_of(x.PRESSURE_CONDITIONS)})
+    return f"max by (node, condition) ({conditions}) == 1\nand on (node)\n{ROUTER_UP}"
+
+
+# --- probes' example series -----------------------------------------------------------------
 _HIST = {"model": "llama-3-8b", "strategy": "balanced"}
-_ERRORS = {"type": "backend_error", "component": "engine", "severity": "error"}
+_FAILURE = {"type": "backend_error", "component": "llm_router", "severity": "error"}
+_INFERENCES = {**_HIST, "status": "success", "cached": "false"}
 _QUEUE = {"queue_type": "inference"}
 _CACHE = {"cache_type": "response"}
 _BACKEND = {"backend": "openai"}
+#: A router pod as the router job labels it, and as kube-state-metrics names it.
+_POD = {"namespace": "llm-router-prod", "pod": "llm-router-7d9-abc"}
+_CONTAINER = {**_POD, "container": "router"}
+_KSM = {"job": x.KUBE_STATE_METRICS, "instance": "kube-state-metrics:8080", "uid": "1f2e"}
+_ROUTER_POD_UP = (("up", {**_POD, "node": "node-a"}, 1.0),)
 
 
-def _error_rate(name: str, severity: Severity, threshold: float, for_: str) -> AlertSpec:
+def _error_rate(name: str, severity: Severity, share: float, floor: float, for_: str) -> AlertSpec:
     return AlertSpec(
         name, severity, "error_rate", OVERVIEW,
-        f"{'Critical' if severity is Severity.CRITICAL else 'High'} router error rate",
-        "The router reports {value} errors/s across all instances (threshold {threshold}/s).",
-        _per_second(c.ERRORS, "5m"), RateProbe(names=(c.ERRORS.name,), labels=_ERRORS), threshold, for_,
+        f"{_twin(severity, 'High', 'Critical')} router error rate",
+        "{value} of inferences failed on the server side over 5m across all instances (threshold {threshold}), "
+        "at more than {floor} failures/s. Client errors (4xx) and backend attempts a retry or fallback "
+        "recovered do not count.",
+        _failure_share, RatioProbe(part=(c.ERRORS.name, _FAILURE), whole=(c.INFERENCE.name, _INFERENCES)),
+        share, for_, floor=floor, value_format=Format.PERCENT,
     )
 
 
 def _response_time(name: str, severity: Severity, threshold: float, for_: str) -> AlertSpec:
     return AlertSpec(
         name, severity, "inference_latency", MODEL_PERFORMANCE,
-        f"{'Critical' if severity is Severity.CRITICAL else 'High'} inference response time",
-        "95th percentile inference duration is {value}s across all instances (threshold {threshold}s).",
+        f"{_twin(severity, 'High', 'Critical')} inference response time",
+        "95th percentile inference duration is {value}s across all instances (threshold {threshold}s); "
+        "+Inf: none finished in the window while inferences were in progress (see RouterStalled).",
         _p95_latency, QuantileProbe(spec=c.INFERENCE_DURATION, labels=_HIST), threshold, for_,
     )
 
@@ -113,26 +237,28 @@ def _response_time(name: str, severity: Severity, threshold: float, for_: str) -
 def _memory(name: str, severity: Severity, threshold: float, for_: str) -> AlertSpec:
     return AlertSpec(
         name, severity, "memory", SYSTEM,
-        f"{'Critical' if severity is Severity.CRITICAL else 'High'} router memory usage",
+        f"{_twin(severity, 'High', 'Critical')} router memory usage",
         "Router {instance} uses {value} GiB resident memory (threshold {threshold} GiB).",
         _memory_gib, GaugeProbe(name=c.PROCESS_RESIDENT_MEMORY.name, scale=GIB, out_labels=dict(TARGET)),
         threshold, for_,
     )
 
 
-def _queue_size(name: str, severity: Severity, threshold: float, for_: str) -> AlertSpec:
+def _queue_size(name: str, severity: Severity, threshold: float, capacity_share: float, for_: str) -> AlertSpec:
     return AlertSpec(
         name, severity, "queue_size", OVERVIEW,
-        f"{'Critical' if severity is Severity.CRITICAL else 'High'} request queue size",
+        f"{_twin(severity, 'High', 'Critical')} request queue size",
         "Queue {queue_type} on {instance} holds {value} requests (threshold {threshold}).",
         _queue, GaugeProbe(name=c.QUEUE_SIZE.name, labels=_QUEUE, out_labels={**dict(TARGET), **_QUEUE}),
-        threshold, for_,
+        threshold, for_, capacity_share=capacity_share,
     )
 
 
 SPECS: tuple[AlertSpec, ...] = (
-    _error_rate(n.HIGH_ERROR_RATE, Severity.WARNING, 0.1, "2m"),
-    _error_rate(n.CRITICAL_ERROR_RATE, Severity.CRITICAL, 0.5, "1m"),
+    # Shares: warning at 5 % (10x the 99.5 % SLO's budget), page at 20 % (one inference in five fails);
+    # floors: the seed's absolute rates.
+    _error_rate(n.HIGH_ERROR_RATE, Severity.WARNING, 0.05, 0.1, "2m"),
+    _error_rate(n.CRITICAL_ERROR_RATE, Severity.CRITICAL, 0.2, 0.5, "1m"),
     _response_time(n.HIGH_RESPONSE_TIME, Severity.WARNING, 30, "3m"),
     _response_time(n.CRITICAL_RESPONSE_TIME, Severity.CRITICAL, 60, "1m"),
     _memory(n.HIGH_MEMORY_USAGE, Severity.WARNING, 3, "5m"),
@@ -151,12 +277,12 @@ SPECS: tuple[AlertSpec, ...] = (
         RatioProbe(op="<", part=(c.CACHE_HITS.name, _CACHE), rest=(c.CACHE_MISSES.name, _CACHE)),
         0.5, "10m",
     ),
-    _queue_size(n.HIGH_QUEUE_SIZE, Severity.WARNING, 100, "2m"),
-    _queue_size(n.CRITICAL_QUEUE_SIZE, Severity.CRITICAL, 500, "30s"),
+    _queue_size(n.HIGH_QUEUE_SIZE, Severity.WARNING, 100, 0.5, "2m"),
+    _queue_size(n.CRITICAL_QUEUE_SIZE, Severity.CRITICAL, 500, 0.9, "30s"),
     AlertSpec(
         n.SERVICE_DOWN, Severity.CRITICAL, "service_down", OVERVIEW, "LLM Router instance is down",
         "Prometheus cannot scrape {instance} (job {job}).",
-        lambda p, t: f"{selector('up', {'job': ROUTER_JOB})} == 0",
+        lambda p, t: f"{ROUTER_UP} == 0",
         StateProbe(name="up", bad=0, out_labels=dict(TARGET)), None, "1m",
     ),
     AlertSpec(
@@ -203,6 +329,72 @@ SPECS: tuple[AlertSpec, ...] = (
         lambda p, t: f"{sum_rate(c.COST.name, p.window('1h'))} * 3600 > {t:g}",
         RateProbe(names=(c.COST.name,), labels={"model": "gpt-4o-mini", "backend": "openai"}, scale=3600),
         25, "15m",
+    ),
+    # --- availability -----------------------------------------------------------------
+    AlertSpec(
+        n.ROUTER_INSTANCES_DOWN, Severity.CRITICAL, "instances_down", OVERVIEW, "Most router instances are down",
+        "{value} of the router's scrape targets are down (threshold {threshold}); 100% also when Prometheus "
+        "finds no router target at all.",
+        _instances_down, ShareDownProbe(labels={"job": ROUTER_JOB}, out_labels={"job": ROUTER_JOB}), 0.5, "1m",
+        value_format=Format.PERCENT,
+    ),
+    AlertSpec(
+        n.ROUTER_STALLED, Severity.CRITICAL, "stall", OVERVIEW, "Router stalled: inferences in progress, none finishes",
+        "Router {instance} has had inferences in progress (at least {value}) for 5m and finished none: "
+        "backends hang, the event loop is blocked or a lock is held.",
+        lambda p, t: stalled(p, by="job, instance"),
+        StallProbe(in_progress=c.INFERENCES_IN_PROGRESS.name, completions=(c.INFERENCE.name, _INFERENCES),
+                   out_labels=dict(TARGET)),
+        None, "1m",
+    ),
+    AlertSpec(
+        n.HIGH_CLIENT_ERROR_RATE, Severity.WARNING, "client_errors", OVERVIEW, "Clients send many invalid requests",
+        "{value} of inference requests were rejected as invalid over 5m (threshold {threshold}), at more than "
+        "{floor} rejections/s: a client release or integration is probably broken.",
+        _client_error_share,
+        RatioProbe(part=(c.ERRORS.name, {"type": "validation_error", "component": "api", "severity": "warning"}),
+                   rest=(c.INFERENCE.name, _INFERENCES)),
+        0.5, "15m", floor=1.0, value_format=Format.PERCENT,
+    ),
+    # --- router pods in Kubernetes (kube-state-metrics) ---------------------------------------
+    AlertSpec(
+        n.ROUTER_POD_RESTARTING, Severity.WARNING, "pod_restarts", SYSTEM, "Router pod keeps restarting",
+        "Router pod {namespace}/{pod} restarted {value} times in 15m (threshold {threshold}).",
+        _restarts,
+        RateProbe(names=(x.CONTAINER_RESTARTS.name,), labels={**_CONTAINER, **_KSM}, scale=900,
+                  out_labels=_POD, context=_ROUTER_POD_UP),
+        2, "5m",
+    ),
+    AlertSpec(
+        n.ROUTER_OOM_KILLED, Severity.WARNING, "oom_killed", SYSTEM, "Router container OOM-killed",
+        "Container {container} of router pod {namespace}/{pod} was killed for exceeding its memory limit "
+        "and restarted in the last 10m.",
+        _oom_killed,
+        TerminationProbe(reason_metric=x.CONTAINER_LAST_TERMINATED_REASON.name,
+                         restarts_metric=x.CONTAINER_RESTARTS.name, labels={**_CONTAINER, **_KSM},
+                         out_labels=_CONTAINER, context=_ROUTER_POD_UP),
+        None, "1m",
+    ),
+    AlertSpec(
+        n.ROUTER_CPU_THROTTLING, Severity.WARNING, "cpu_throttling", SYSTEM, "Router at its CPU limit",
+        "Router pod {namespace}/{pod} uses {value} of its CPU limit over 5m (threshold {threshold}): the kernel "
+        "throttles it, which adds latency to every request.",
+        _cpu_throttling,
+        UsageProbe(counter=(c.PROCESS_CPU.name, _CONTAINER),
+                   limit=(x.CONTAINER_RESOURCE_LIMITS.name,
+                          {**_CONTAINER, **_KSM, "node": "node-a", "resource": "cpu", "unit": "core"}),
+                   out_labels=_CONTAINER),
+        0.9, "15m", value_format=Format.PERCENT,
+    ),
+    AlertSpec(
+        n.ROUTER_NODE_PRESSURE, Severity.WARNING, "node_pressure", SYSTEM, "Node of a router pod under pressure",
+        "Node {node}, which runs router pods, reports {condition}: the kubelet is about to evict pods.",
+        _node_pressure,
+        StateProbe(name=x.NODE_CONDITION.name, labels={**_KSM, "node": "node-a", "condition": "MemoryPressure",
+                                                        "status": "true"},
+                   bad=1, out_labels={"node": "node-a", "condition": "MemoryPressure"},
+                   context=(("up", {**_POD, "node": "node-a"}, 1.0),)),
+        None, "5m",
     ),
     # --- self-monitoring ----------------------------------------------------------------
     AlertSpec(

@@ -3,15 +3,16 @@
 Public API:
 
 * ``build_rule_groups(settings, profile="prod") -> dict[file_stem, list[RuleGroup]]``
-* ``effective_threshold(settings, spec)`` / ``effective_for(settings, spec)``: the values
-  after the env's ``alerting.overrides`` (the generated promtool tests use these).
+* ``effective_threshold(settings, spec)`` / ``effective_floor`` / ``effective_for``: the values
+  after the env's ``alerting.overrides`` and ``router.queueCapacity`` (the generated promtool
+  tests use these).
 """
 
 from __future__ import annotations
 
 import string
 
-from alerts.definitions import SERVICE, SPECS, AlertSpec
+from alerts.definitions import SERVICE, SPECS, AlertSpec, Format
 from alerts.model import AlertRule, RuleGroup, Severity
 from alerts.profiles import Profile, get_profile
 from alerts.recording_rules import aggregate_rules
@@ -26,13 +27,33 @@ SLO_FILE = "llm-router-slo"
 
 
 def effective_threshold(settings: Settings, spec: AlertSpec) -> float | None:
+    """The override's threshold, else the share of the env's queue capacity, else the spec's."""
     override = settings.alerting.overrides.get(spec.name)
+    key = f"alerting.overrides.{spec.name}.threshold"
+    capacity = settings.router.queue_capacity
     if override is None or override.threshold is None:
+        if spec.capacity_share is not None and capacity is not None:
+            return round(spec.capacity_share * capacity, 6)
         return spec.threshold
     if spec.threshold is None:
-        raise SettingsError(settings.env, f"alerting.overrides.{spec.name}.threshold",
-                            f"{spec.name} has no threshold to override, only 'for'")
+        raise SettingsError(settings.env, key, f"{spec.name} has no threshold to override, only 'for'")
+    if spec.is_share and override.threshold > 1:
+        raise SettingsError(settings.env, key, f"{spec.name}'s threshold is a share (0..1), got {override.threshold:g}")
+    if spec.capacity_share is not None and capacity is not None and override.threshold >= capacity:
+        raise SettingsError(settings.env, key, f"{spec.name} could never fire: the queue holds at most "
+                            f"router.queueCapacity = {capacity} requests, got threshold {override.threshold:g}")
     return override.threshold
+
+
+def effective_floor(settings: Settings, spec: AlertSpec) -> float | None:
+    override = settings.alerting.overrides.get(spec.name)
+    if override is None or override.floor is None:
+        return spec.floor
+    if spec.floor is None:
+        raise SettingsError(settings.env, f"alerting.overrides.{spec.name}.floor",
+                            f"{spec.name} has no floor; floors exist for alerts on a share of traffic: "
+                            f"{', '.join(s.name for s in SPECS if s.floor is not None)}")
+    return override.floor
 
 
 def effective_for(settings: Settings, spec: AlertSpec) -> str | None:
@@ -40,25 +61,40 @@ def effective_for(settings: Settings, spec: AlertSpec) -> str | None:
     return override.for_ if override is not None and override.for_ is not None else spec.for_
 
 
-def describe(template: str, value: str, threshold: float | None, labels: dict[str, str]) -> str:
-    """Fill a description template (see ``alerts.definitions``)."""
-    return template.format(value=value, threshold=f"{threshold:g}" if threshold is not None else "", **labels)
+#: Go template printing an alert's ``$value``, per format.
+GO_VALUE = {Format.NUMBER: '{{ $value | printf "%.2f" }}', Format.PERCENT: "{{ $value | humanizePercentage }}"}
+
+
+def format_value(value: float, fmt: Format) -> str:
+    """What ``GO_VALUE[fmt]`` prints for ``value`` (Prometheus' humanizePercentage is ``%.4g%%`` of 100x)."""
+    return f"{value:.2f}" if fmt is Format.NUMBER else f"{value * 100:.4g}%"
+
+
+def describe(spec: AlertSpec, value: str, threshold: float | None, floor: float | None,
+             labels: dict[str, str]) -> str:
+    """Fill ``spec``'s description template (see ``alerts.definitions``)."""
+    shown = "" if threshold is None else (format_value(threshold, spec.value_format) if spec.is_share
+                                          else f"{threshold:g}")
+    return spec.description.format(value=value, threshold=shown, floor="" if floor is None else f"{floor:g}",
+                                   **labels)
 
 
 def alert_rule(settings: Settings, spec: AlertSpec, profile: Profile) -> AlertRule:
     threshold = effective_threshold(settings, spec)
+    floor = effective_floor(settings, spec)
     a = settings.alerting
     fields = {f for _, f, _, _ in string.Formatter().parse(spec.description) if f}
-    go_labels = {k: f"{{{{ $labels.{k} }}}}" for k in fields - {"value", "threshold"}}
+    go_labels = {k: f"{{{{ $labels.{k} }}}}" for k in fields - {"value", "threshold", "floor"}}
+    limits = (threshold if threshold is not None else 0.0, *((floor,) if floor is not None else ()))
     return AlertRule(
         alert=spec.name,
-        expr=spec.expr(profile, threshold if threshold is not None else 0.0),
+        expr=spec.expr(profile, *limits),
         severity=spec.severity,
         for_=profile.for_(effective_for(settings, spec)),
         labels={"service": SERVICE, "signal": spec.signal},
         annotations={
             "summary": spec.summary,
-            "description": describe(spec.description, '{{ $value | printf "%.2f" }}', threshold, go_labels),
+            "description": describe(spec, GO_VALUE[spec.value_format], threshold, floor, go_labels),
             "dashboard_url": f"{a.grafana_url}/d/{spec.dashboard}",
             "runbook_url": f"{a.runbook_url}#{spec.name.lower()}",
         },

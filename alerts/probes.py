@@ -9,7 +9,12 @@ chosen side of the threshold:
 
 ``Probe.edge`` gives the steady state a "before ``for``" case starts from: on the quiet side,
 yet so close that one sampling step of ``FIRE`` crosses the threshold. The condition then
-turns true exactly one step after the switch, so the case can check ``for`` to the minute.
+turns true ``Probe.true_after`` steps after the switch (one, unless the alert needs a whole
+window of evidence), so the case can check ``for`` to the minute.
+
+``Probe.context`` adds constant gauges every scenario needs (the router pod an exporter series
+is joined to). Alerts with a ``floor`` (a share of traffic that must also exceed an absolute
+rate) get ``floor_scenario`` cases on both sides of the floor.
 
 Series are sampled every minute (``INTERVAL``). ``Scenario.value`` is the value Prometheus
 computes once the rate windows are full; the generated tests expect it in the description.
@@ -103,6 +108,8 @@ class Probe:
     op: str = ">"
     out_labels: Mapping[str, str] = field(default_factory=dict)
     reads_counters: bool = True
+    #: Constant gauges (name, labels, value) added to every scenario.
+    context: tuple[tuple[str, Mapping[str, str], float], ...] = ()
 
     def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
         raise NotImplementedError
@@ -110,6 +117,20 @@ class Probe:
     def edge(self, threshold: float | None, window_steps: int, steps: int) -> Scenario:
         """Where a "before ``for``" case starts (see the module doc); gauges switch at once."""
         return self.scenario(threshold, Side.CALM, steps)
+
+    def true_after(self, window_steps: int) -> int:
+        """Steps after the switch from ``edge`` to ``FIRE`` until the condition holds."""
+        return 1
+
+    def build(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        return self._with_context(self.scenario(threshold, side, steps), steps)
+
+    def build_edge(self, threshold: float | None, window_steps: int, steps: int) -> Scenario:
+        return self._with_context(self.edge(threshold, window_steps, steps), steps)
+
+    def _with_context(self, scenario: Scenario, steps: int) -> Scenario:
+        extra = tuple(_gauge(name, labels, value, steps) for name, labels, value in self.context)
+        return Scenario((*scenario.series, *extra), scenario.value)
 
 
 @dataclass(frozen=True)
@@ -169,19 +190,38 @@ class RateProbe(Probe):
 
 @dataclass(frozen=True)
 class RatioProbe(Probe):
-    """``part / (part + rest)`` (``rest`` given) or ``part / whole`` (``whole`` given)."""
+    """``part / (part + rest)`` (``rest`` given) or ``part / whole`` (``whole`` given).
+
+    With a ``floor`` (the alert also needs ``part`` above that rate), the traffic of the
+    threshold cases is high enough that only the share decides, and ``floor_scenario`` holds the
+    share above the threshold while ``part``'s rate sits on either side of the floor."""
 
     part: tuple[str, Mapping[str, str]] = ("", {})
     rest: tuple[str, Mapping[str, str]] | None = None
     whole: tuple[str, Mapping[str, str]] | None = None
+    floor: float | None = None
 
     def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
         if side is Side.IDLE:
             return self._at(0.0, 0.0, steps)
-        return self._at(target_value(threshold or 0.0, self.op, side), TRAFFIC, steps)
+        return self._at(target_value(threshold or 0.0, self.op, side), self._traffic(threshold), steps)
 
     def edge(self, threshold: float | None, window_steps: int, steps: int) -> Scenario:
-        return self._at(edge_value(threshold or 0.0, self.op, window_steps), TRAFFIC, steps)
+        return self._at(edge_value(threshold or 0.0, self.op, window_steps), self._traffic(threshold), steps)
+
+    def floor_scenario(self, threshold: float, side: Side, steps: int) -> Scenario:
+        """Share twice the threshold (at most 1); ``part`` at twice the floor (FIRE) or 90 % of it."""
+        if self.floor is None:
+            raise ValueError("floor_scenario needs a probe with a floor")
+        share = min(1.0, 2 * threshold) if threshold > 0 else 1.0
+        rate = self.floor * (2 if side is Side.FIRE else 0.9)
+        return self._with_context(self._at(share, rate / share, steps), steps)
+
+    def _traffic(self, threshold: float | None) -> float:
+        """Requests/s: TRAFFIC, or enough that ``part`` stays well above the floor at 90 % of the threshold."""
+        if self.floor is None or not threshold:
+            return TRAFFIC
+        return max(TRAFFIC, 4 * self.floor / threshold)
 
     def _at(self, value: float, rate: float, steps: int) -> Scenario:
         """``value`` as the share of ``rate`` requests/s (no traffic: no value)."""
@@ -231,3 +271,91 @@ class QuantileProbe(Probe):
         series.append(_counter(self.spec.sum, self.labels, rate * upper, steps))
         value = None if side is Side.IDLE else lower + self.q * (upper - lower)
         return Scenario(tuple(series), value)
+
+
+@dataclass(frozen=True)
+class ShareDownProbe(GaugeProbe):
+    """``targets`` scrape targets (``up``) of which a share is down; the alert compares that share."""
+
+    name: str = "up"
+    targets: int = 20
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        down = round(target_value(threshold or 0.0, self.op, side) * self.targets)
+        series = tuple(_gauge(self.name, {**self.labels, "instance": f"router-{i}:9090"}, 0 if i < down else 1, steps)
+                       for i in range(self.targets))
+        return Scenario(series, down / self.targets)
+
+
+@dataclass(frozen=True)
+class StallProbe(Probe):
+    """Inferences in progress (a gauge) while the completion counter stands still.
+
+    FIRE: some in progress, none completes; CALM: as many in progress, completing at TRAFFIC/s;
+    IDLE: nothing in progress, nothing completes. The alert needs a whole window of inferences in
+    progress, so from IDLE it turns true one window (plus the sample at its start) after the switch."""
+
+    in_progress: str = ""
+    completions: tuple[str, Mapping[str, str]] = ("", {})
+    busy: float = 3
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        busy = 0.0 if side is Side.IDLE else self.busy
+        done = TRAFFIC if side is Side.CALM else 0.0
+        series = (_gauge(self.in_progress, {}, busy, steps), _counter(*self.completions, done, steps))
+        return Scenario(series, busy if side is Side.FIRE else None)
+
+    def edge(self, threshold: float | None, window_steps: int, steps: int) -> Scenario:
+        return self.scenario(threshold, Side.IDLE, steps)
+
+    def true_after(self, window_steps: int) -> int:
+        return window_steps + 1
+
+
+@dataclass(frozen=True)
+class TerminationProbe(Probe):
+    """A container's last termination reason (one-hot gauges) and its restart counter.
+
+    FIRE: last terminated for ``reason`` and restarting; CALM: restarting for another reason;
+    IDLE: terminated for ``reason`` long ago, no restart since."""
+
+    reason_metric: str = ""
+    restarts_metric: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    reason: str = "OOMKilled"
+    other_reason: str = "Error"
+    #: Restarts per second while restarting (one every five minutes).
+    restart_rate: float = 1 / 300
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        bad = 0.0 if side is Side.CALM else 1.0
+        series = (
+            _gauge(self.reason_metric, {**self.labels, "reason": self.reason}, bad, steps),
+            _gauge(self.reason_metric, {**self.labels, "reason": self.other_reason}, 1.0 - bad, steps),
+            _counter(self.restarts_metric, self.labels, 0.0 if side is Side.IDLE else self.restart_rate, steps),
+        )
+        return Scenario(series, 1.0 if side is Side.FIRE else None)
+
+
+@dataclass(frozen=True)
+class UsageProbe(Probe):
+    """A counter's rate as a share of a gauge limit (CPU seconds/s over the CPU limit in cores)."""
+
+    counter: tuple[str, Mapping[str, str]] = ("", {})
+    limit: tuple[str, Mapping[str, str]] = ("", {})
+    limit_value: float = 2.0
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        if side is Side.IDLE:
+            return self._at(0.0, steps, None)
+        value = target_value(threshold or 0.0, self.op, side)
+        return self._at(value, steps, value)
+
+    def edge(self, threshold: float | None, window_steps: int, steps: int) -> Scenario:
+        value = edge_value(threshold or 0.0, self.op, window_steps)
+        return self._at(value, steps, value)
+
+    def _at(self, share: float, steps: int, value: float | None) -> Scenario:
+        series = (_counter(*self.counter, share * self.limit_value, steps),
+                  _gauge(*self.limit, self.limit_value, steps))
+        return Scenario(series, value)

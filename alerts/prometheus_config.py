@@ -5,7 +5,7 @@ other deployments of the same config (the local live stack, tests)::
 
     prometheus_config(
         settings,
-        router_targets=["127.0.0.1:8081"],      # job "llm-router" static targets
+        router_targets=["127.0.0.1:8081"],      # job "llm-router" scrapes these static targets
         alertmanagers=["127.0.0.1:9093"],       # Alertmanager addresses (host:port)
         rule_files=["/tmp/x/rules/*.yml"],      # paths or globs, relative to the config file
         node_exporter_targets=[],               # [] drops the node-exporter job
@@ -14,40 +14,97 @@ other deployments of the same config (the local live stack, tests)::
         interval="1s",                          # global scrape + evaluation interval
     )
 
-Jobs: ``llm-router`` (static targets, the env's scrape interval/timeout),
+Jobs: ``llm-router`` (every router pod found by Kubernetes service discovery when the env
+sets ``router.kubernetes``, else the env's static targets; the env's scrape interval/timeout),
 ``kubernetes-pods`` (pods annotated ``prometheus.io/scrape: "true"``, with
-``prometheus.io/path`` and ``prometheus.io/port`` relabelling), ``node-exporter`` and
+``prometheus.io/path`` and ``prometheus.io/port`` relabelling, *minus the router's pods*: no
+pod is scraped by two jobs, which would double every ``sum``), ``node-exporter`` and
 ``prometheus`` (self). External labels: ``env`` and ``cluster``.
+
+Router pod targets keep ``namespace``, ``pod``, ``container`` and ``node`` as labels (what
+the per-pod alerts print and what joins router pods to kube-state-metrics series); ``instance``
+is the pod's ``IP:port``. Pods that have finished (``Succeeded``/``Failed``, e.g. evicted) are
+not targets: they would read as down forever.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from alerts.definitions import ROUTER_JOB
 from foundation.settings import Settings
+from foundation.settings.router import PodDiscovery
 
 DEFAULT_ALERTMANAGERS = ("alertmanager:9093",)
 DEFAULT_NODE_EXPORTERS = ("node-exporter:9100",)
 DEFAULT_RULE_FILES = ("rules/*.yml",)
 DEFAULT_INTERVAL = "15s"
+POD_JOB = "kubernetes-pods"
+
+META = "__meta_kubernetes_"
+_ANNOTATION = f"{META}pod_annotation_prometheus_io_"
+#: Labels a router pod target keeps: label -> the discovery meta label it comes from.
+POD_TARGET_LABELS = {"namespace": f"{META}namespace", "pod": f"{META}pod_name",
+                     "container": f"{META}pod_container_name", "node": f"{META}pod_node_name"}
 
 
-def _pod_discovery(namespaces: Sequence[str]) -> dict[str, Any]:
-    annotation = "__meta_kubernetes_pod_annotation_prometheus_io_"
+def meta_pod_label(key: str) -> str:
+    """The discovery meta label of a pod label key (Prometheus replaces every other character by ``_``)."""
+    return f"{META}pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", key)
+
+
+def _literal(value: str) -> str:
+    """A regex matching exactly ``value`` (Kubernetes label values: letters, digits, ``-_.``)."""
+    return value.replace(".", "\\.")
+
+
+def _router_pods_rule(d: PodDiscovery, action: str) -> dict[str, Any]:
+    """``keep`` or ``drop`` the targets of pods that carry every one of the router's pod labels."""
+    return {"source_labels": [meta_pod_label(k) for k in d.pod_labels], "action": action,
+            "regex": ";".join(_literal(v) for v in d.pod_labels.values())}
+
+
+def _router_pod_discovery(settings: Settings, d: PodDiscovery, **scrape: Any) -> dict[str, Any]:
+    port_meta = f"{META}pod_container_port_{'name' if isinstance(d.port, str) else 'number'}"
     return {
-        "job_name": "kubernetes-pods",
+        "job_name": ROUTER_JOB,
+        **scrape,
+        "metrics_path": d.metrics_path,
+        "kubernetes_sd_configs": [{
+            "role": "pod",
+            "namespaces": {"names": list(settings.router.pod_namespaces)},
+            # The API server filters by label: Prometheus watches router pods only.
+            "selectors": [{"role": "pod", "label": ",".join(f"{k}={v}" for k, v in d.pod_labels.items())}],
+        }],
+        "relabel_configs": [
+            _router_pods_rule(d, "keep"),
+            # One target per pod: the container port that serves metrics.
+            {"source_labels": [port_meta], "action": "keep", "regex": _literal(str(d.port))},
+            {"source_labels": [f"{META}pod_container_init"], "action": "drop", "regex": "true"},
+            {"source_labels": [f"{META}pod_phase"], "action": "drop", "regex": "Succeeded|Failed"},
+            *({"source_labels": [meta], "action": "replace", "target_label": label}
+              for label, meta in POD_TARGET_LABELS.items()),
+        ],
+    }
+
+
+def _pod_discovery(namespaces: Sequence[str], router: PodDiscovery | None) -> dict[str, Any]:
+    return {
+        "job_name": POD_JOB,
         "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": list(namespaces)}}],
         "relabel_configs": [
-            {"source_labels": [f"{annotation}scrape"], "action": "keep", "regex": "true"},
-            {"source_labels": [f"{annotation}path"], "action": "replace", "target_label": "__metrics_path__",
+            # Router pods have their own job; scraping them here too would double every sum.
+            *([_router_pods_rule(router, "drop")] if router is not None else []),
+            {"source_labels": [f"{_ANNOTATION}scrape"], "action": "keep", "regex": "true"},
+            {"source_labels": [f"{_ANNOTATION}path"], "action": "replace", "target_label": "__metrics_path__",
              "regex": "(.+)"},
-            {"source_labels": ["__address__", f"{annotation}port"], "action": "replace",
+            {"source_labels": ["__address__", f"{_ANNOTATION}port"], "action": "replace",
              "regex": "([^:]+)(?::\\d+)?;(\\d+)", "replacement": "$1:$2", "target_label": "__address__"},
             # Dashboards and alerts group by namespace/pod; keep them as labels.
-            {"source_labels": ["__meta_kubernetes_namespace"], "action": "replace", "target_label": "namespace"},
-            {"source_labels": ["__meta_kubernetes_pod_name"], "action": "replace", "target_label": "pod"},
+            {"source_labels": [f"{META}namespace"], "action": "replace", "target_label": "namespace"},
+            {"source_labels": [f"{META}pod_name"], "action": "replace", "target_label": "pod"},
         ],
     }
 
@@ -68,14 +125,15 @@ def prometheus_config(
     interval: str | None = None,
 ) -> dict[str, Any]:
     r = settings.router
-    router_interval = interval or r.scrape_interval
-    router_timeout = r.scrape_timeout if interval is None else interval
-    jobs = [
-        _static(ROUTER_JOB, router_targets if router_targets is not None else r.targets,
-                scrape_interval=router_interval, scrape_timeout=router_timeout, metrics_path="/metrics"),
-    ]
+    scrape = {"scrape_interval": interval or r.scrape_interval,
+              "scrape_timeout": r.scrape_timeout if interval is None else interval}
+    if router_targets is None and r.kubernetes is not None:
+        jobs = [_router_pod_discovery(settings, r.kubernetes, **scrape)]
+    else:
+        targets = router_targets if router_targets is not None else r.targets
+        jobs = [_static(ROUTER_JOB, targets, **scrape, metrics_path="/metrics")]
     if kubernetes:
-        jobs.append(_pod_discovery(r.pod_namespaces))
+        jobs.append(_pod_discovery(r.pod_namespaces, r.kubernetes))
     node_exporters = DEFAULT_NODE_EXPORTERS if node_exporter_targets is None else node_exporter_targets
     if node_exporters:
         jobs.append(_static("node-exporter", node_exporters))
@@ -93,8 +151,19 @@ def prometheus_config(
     }
 
 
-def without_kubernetes_discovery(config: dict[str, Any]) -> dict[str, Any]:
-    """A copy without Kubernetes-discovered jobs, for ``promtool check config`` builds that lack
-    Kubernetes service discovery (Debian's promtool 2.42). Check those jobs' structure separately."""
-    jobs = [j for j in config.get("scrape_configs", []) if "kubernetes_sd_configs" not in j]
-    return {**config, "scrape_configs": jobs}
+def with_file_discovery(config: dict[str, Any], files: Sequence[str] = ("kubernetes-targets.json",)
+                        ) -> dict[str, Any]:
+    """A copy whose jobs read their targets from ``files`` (file_sd) instead of the Kubernetes API.
+
+    Debian's promtool 2.42 is built without Kubernetes discovery; with this stand-in promtool still
+    checks every other field of those jobs (relabel regexes included), and ``promtool check
+    service-discovery`` runs their relabelling on targets written like Kubernetes' (the same
+    ``__meta_kubernetes_*`` labels), which is how the tests check what each relabel step produces.
+    """
+    def swap(job: dict[str, Any]) -> dict[str, Any]:
+        if "kubernetes_sd_configs" not in job:
+            return job
+        rest = {k: v for k, v in job.items() if k != "kubernetes_sd_configs"}
+        return {**rest, "file_sd_configs": [{"files": list(files)}]}
+
+    return {**config, "scrape_configs": [swap(j) for j in config.get("scrape_configs", [])]}

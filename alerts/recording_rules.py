@@ -2,7 +2,8 @@
 
 Every rule sums across instances by the labels ``recording.AGGREGATED_BY`` gives it, so
 dashboards read one series per label set instead of re-aggregating raw per-instance
-series over every zoom level.
+series over every zoom level. Ratios read 0 while their numerator has no series yet (no
+error, hit or fallback so far), and nothing only while there is no traffic at all.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from alerts import recording as rec
 from alerts.model import RecordingRule
 from alerts.profiles import Profile
-from alerts.promql import quantile, sum_rate
+from alerts.promql import quantile, share_or_zero, sum_rate
 from app_instrumentation import catalog as c
 from app_instrumentation.catalog import MetricSpec
 
@@ -23,7 +24,8 @@ def aggregate_rules(profile: Profile) -> list[RecordingRule]:
         return sum_rate(spec.name, w, rec.AGGREGATED_BY[record], **matchers)
 
     def share(part: str, whole: str) -> str:
-        return f"{part}\n/\n{whole}"
+        # 0, not nothing, before the first error/hit/fallback: a healthy router's panels show 0.
+        return share_or_zero(part, whole)
 
     def errors(record: str) -> str:
         return share(total(record, c.INFERENCE, status="error"), total(record, c.INFERENCE))

@@ -3,7 +3,8 @@
 For every threshold alert: a case that fires (expected labels and filled-in annotations),
 one just on the quiet side of the threshold, one where the condition has held for one step
 less than ``for`` (input steady at the threshold's edge, then firing: see ``Probe.edge``),
-and a zero-traffic case for alerts that read counters. The SLO burn-rate
+a zero-traffic case for alerts that read counters, and for alerts with a ``floor`` one case on
+each side of it (share above the threshold, absolute rate just above or just below the floor). The SLO burn-rate
 alerts get fire/quiet/idle cases per severity, Watchdog one firing case, and the recording
 rules ``promql_expr_test`` cases with hand-computed values.
 
@@ -13,6 +14,7 @@ rules ``promql_expr_test`` cases with hand-computed values.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from datetime import timedelta
@@ -29,8 +31,10 @@ from alerts.groups import (
     SLO_FILE,
     alert_rule,
     describe,
+    effective_floor,
     effective_for,
     effective_threshold,
+    format_value,
     watchdog,
 )
 from alerts.model import AlertRule, duration_seconds, format_duration
@@ -66,10 +70,11 @@ def _minutes(seconds: float) -> int:
     return math.ceil(seconds / INTERVAL_S)
 
 
-def _expected(rule: AlertRule, spec: AlertSpec, scenario: Scenario, threshold: float | None) -> dict[str, Any]:
+def _expected(rule: AlertRule, spec: AlertSpec, scenario: Scenario, threshold: float | None,
+              floor: float | None) -> dict[str, Any]:
     labels = {**dict(spec.probe.out_labels), **dict(rule.labels)}
-    value = f"{scenario.value:.2f}" if scenario.value is not None else ""
-    annotations = {**dict(rule.annotations), "description": describe(spec.description, value, threshold, labels)}
+    value = format_value(scenario.value, spec.value_format) if scenario.value is not None else ""
+    annotations = {**dict(rule.annotations), "description": describe(spec, value, threshold, floor, labels)}
     return {"exp_labels": labels, "exp_annotations": annotations}
 
 
@@ -92,27 +97,35 @@ def _case_after(prefix: Scenario, at: int, scenario: Scenario, eval_minutes: int
 def threshold_alert_cases(settings: Settings, spec: AlertSpec) -> Iterator[dict[str, Any]]:
     rule = alert_rule(settings, spec, PROD)
     threshold = effective_threshold(settings, spec)
+    floor = effective_floor(settings, spec)
+    probe = spec.probe if floor is None else dataclasses.replace(spec.probe, floor=floor)
     for_s = duration_seconds(effective_for(settings, spec) or "0s")
     window_s = longest_window_s(rule.expr)
-    fire_at = _minutes(window_s + for_s) + 2
+    window = _minutes(window_s)
+    fire_at = window + probe.true_after(window) + _minutes(for_s) + 1
     steps = fire_at + 1
     try:
-        fire = spec.probe.scenario(threshold, Side.FIRE, steps)
+        fire = probe.build(threshold, Side.FIRE, steps)
     except ValueError as exc:  # e.g. a latency threshold no histogram bucket can exceed
         raise SettingsError(settings.env, f"alerting.overrides.{spec.name}.threshold", str(exc)) from exc
-    yield _case(fire, fire_at, spec.name, [_expected(rule, spec, fire, threshold)], f"{spec.name} fires")
-    calm = spec.probe.scenario(threshold, Side.CALM, steps)
+    yield _case(fire, fire_at, spec.name, [_expected(rule, spec, fire, threshold, floor)], f"{spec.name} fires")
+    calm = probe.build(threshold, Side.CALM, steps)
     yield _case(calm, fire_at, spec.name, [], f"{spec.name} stays quiet just short of the threshold")
     if for_s >= INTERVAL_S / 2:
         # Steady just short of the threshold for a whole window, then FIRE: the condition turns
-        # true one step after the switch, and 'for' must hold the alert back until then + for.
-        window = _minutes(window_s)
-        true_from = window + 1
-        yield _case_after(spec.probe.edge(threshold, window, steps), window, fire, true_from + _minutes(for_s) - 1,
+        # true ``true_after`` steps after the switch, and 'for' must hold the alert back until then + for.
+        true_from = window + probe.true_after(window)
+        yield _case_after(probe.build_edge(threshold, window, steps), window, fire, true_from + _minutes(for_s) - 1,
                           spec.name, f"{spec.name} does not fire before 'for' ({format_duration(for_s)})")
-    if spec.probe.reads_counters:
-        idle = spec.probe.scenario(threshold, Side.IDLE, steps)
+    if probe.reads_counters:
+        idle = probe.build(threshold, Side.IDLE, steps)
         yield _case(idle, fire_at, spec.name, [], f"{spec.name} stays quiet without traffic")
+    if floor is not None and threshold is not None:
+        above = probe.floor_scenario(threshold, Side.FIRE, steps)
+        yield _case(above, fire_at, spec.name, [_expected(rule, spec, above, threshold, floor)],
+                    f"{spec.name} fires above the floor ({floor:g}/s)")
+        below = probe.floor_scenario(threshold, Side.CALM, steps)
+        yield _case(below, fire_at, spec.name, [], f"{spec.name} stays quiet below the floor ({floor:g}/s)")
 
 
 def _slo_series(slo: Slo, error_ratio: float, steps: int) -> Scenario:

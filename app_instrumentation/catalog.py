@@ -38,6 +38,15 @@ ERROR_TYPES: tuple[str, ...] = (
     "validation_error",
 )
 
+#: How ``llm_router_errors_total`` separates failures the operator can fix from the rest:
+#: ``severity`` error/critical marks a request the router failed on the server side (an inference
+#: that failed after every retry and fallback, a 5xx it answered), counted once per failed
+#: request; ``warning`` marks what was recovered (a backend attempt a retry or fallback fixed, a
+#: cache error served around) or what a client caused. Error alerts page on the first kind only.
+FAILURE_SEVERITIES: tuple[str, ...] = ("critical", "error")
+#: Error types a client causes: never a server-side failure, whatever severity a router gives them.
+CLIENT_ERROR_TYPES: tuple[str, ...] = ("validation_error",)
+
 #: States of a backend as seen by the router's circuit breaker.
 BACKEND_STATES: tuple[str, ...] = ("healthy", "degraded", "cooling_down", "down")
 
@@ -190,6 +199,9 @@ ERRORS = _m(
     enums={"type": ERROR_TYPES, "severity": ("critical", "error", "warning")},
 )
 QUEUE_SIZE = _m("queue_size", G, "Current queue size", ("queue_type",), unit="requests")
+INFERENCES_IN_PROGRESS = _m(
+    "inferences_in_progress", G, "Inferences started and not finished yet, queued or running", unit="requests",
+)
 QUEUE_PROCESSING = _m(
     "queue_processing_seconds", H, "Time spent processing queue items", ("queue_type",),
     (0.01, 0.1, 0.5, 1, 5, 10, 30), unit="seconds",
@@ -270,6 +282,26 @@ PROCESS_MAX_FDS = _m("process_max_fds", G, "Maximum number of open file descript
 PROCESS_START_TIME = _m(
     "process_start_time_seconds", G, "Start time of the process since unix epoch in seconds",
     unit="seconds", collected=True,
+)
+
+# --- Python runtime (app_instrumentation.runtime.RuntimeCollector), the counterpart of the seed's
+# heap/GC metrics: CPython's collector statistics per generation and the time it pauses the process.
+GC_GENERATIONS: tuple[str, ...] = ("0", "1", "2")
+PYTHON_GC_COLLECTIONS = _m(
+    "python_gc_collections_total", C, "Garbage collector runs, by generation", ("generation",), unit="collections",
+    enums={"generation": GC_GENERATIONS}, collected=True,
+)
+PYTHON_GC_OBJECTS_COLLECTED = _m(
+    "python_gc_objects_collected_total", C, "Objects the garbage collector freed, by generation", ("generation",),
+    unit="objects", enums={"generation": GC_GENERATIONS}, collected=True,
+)
+PYTHON_GC_OBJECTS_UNCOLLECTABLE = _m(
+    "python_gc_objects_uncollectable_total", C, "Unreachable objects the garbage collector could not free, "
+    "by generation", ("generation",), unit="objects", enums={"generation": GC_GENERATIONS}, collected=True,
+)
+PYTHON_GC_PAUSE = _m(
+    "python_gc_pause_seconds_total", C, "Time the process spent paused in garbage collection, by generation",
+    ("generation",), unit="seconds", enums={"generation": GC_GENERATIONS}, collected=True,
 )
 
 METRICS: tuple[MetricSpec, ...] = tuple(

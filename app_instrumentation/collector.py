@@ -13,8 +13,10 @@ come from the cache, since no backend did any work for a cached answer.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -26,6 +28,7 @@ from app_instrumentation.events import InferenceContext, InferenceResult, ModelE
 from app_instrumentation.families import build_metric
 from app_instrumentation.guard import OPERATIONS, guarded
 from app_instrumentation.labels import RAW_CACHE_SIZE, Family, LabelPolicy
+from app_instrumentation.runtime import RuntimeCollector
 
 PROCESS_NAMESPACE = "llm_router"
 _SELF_METRICS = (catalog.INSTRUMENTATION_ERRORS, catalog.SERIES_OVERFLOW)
@@ -90,6 +93,7 @@ class MetricsCollector:
         }
         if process_metrics:
             ProcessCollector(namespace=PROCESS_NAMESPACE, registry=self.registry)
+            RuntimeCollector(self.registry)
         self._inference_series: dict[tuple[object, ...], _InferenceSeries] = {}
         #: Set by the tracing wiring; None keeps the hot path free of span lookups.
         self.exemplar: ExemplarSource | None = None
@@ -108,7 +112,10 @@ class MetricsCollector:
 
     @guarded("initialize_series")
     def initialize_series(self, log_streams: Iterable[str] = ()) -> None:
-        """Expose zero-valued self-metric series so alerts on them work before the first event."""
+        """Expose zero-valued series before the first event: the self-metrics, and every counter and
+        histogram label set the allow-lists and enums make known (``known_label_sets``), so that
+        ratios read 0 instead of nothing and ``rate()`` has a starting point (prometheus_client's
+        advice: avoid missing metrics). Gauges are left alone: 0 means something for them."""
         for operation in sorted(OPERATIONS):
             self.family(catalog.INSTRUMENTATION_ERRORS).preinitialize(operation)
         for spec in catalog.METRICS:
@@ -116,11 +123,51 @@ class MetricsCollector:
                 self.family(catalog.SERIES_OVERFLOW).preinitialize(spec.name)
         for stream in log_streams:
             self.family(catalog.LOG_EVENTS_DROPPED).preinitialize(stream)
+        for spec in catalog.METRICS:
+            if spec.kind is not catalog.Kind.GAUGE and not spec.collected and spec not in _SELF_METRICS:
+                for values in self.known_label_sets(spec):
+                    self.family(spec).preinitialize(*values)
+
+    def known_label_sets(self, spec: MetricSpec) -> list[tuple[str, ...]]:
+        """Every label set of ``spec`` whose values all come from an allow-list or enum; none when a
+        label is open-ended or the product would take more than half of the metric's series bound."""
+        allowed = self.policy.allowed_values(spec)
+        if not spec.labels or any(not allowed.get(label) for label in spec.labels):
+            return []
+        choices = [sorted(allowed[label]) for label in spec.labels]
+        size = 1
+        for values in choices:
+            size *= len(values)
+        if size > self.policy.max_series // 2:
+            return []
+        pairs = [i for i, label in enumerate(spec.labels) if label in ("from_backend", "to_backend")]
+        return [values for values in itertools.product(*choices)
+                if len(pairs) < 2 or values[pairs[0]] != values[pairs[1]]]  # no fallback to itself
 
     @guarded("preinitialize")
     def preinitialize(self, spec: MetricSpec, *label_values: object) -> None:
         """Create one series at zero (counters/histograms) so it exists before its first event."""
         self.family(spec).preinitialize(*label_values)
+
+    # --- inferences in progress (queued or running) ------------------------------------
+    @guarded("inference_started")
+    def inference_started(self) -> None:
+        self.family(catalog.INFERENCES_IN_PROGRESS).child().inc()
+
+    @guarded("inference_finished")
+    def inference_finished(self) -> None:
+        self.family(catalog.INFERENCES_IN_PROGRESS).child().dec()
+
+    @contextlib.contextmanager
+    def inference_in_progress(self) -> Iterator[None]:
+        """Count an inference from its start until it is over, however it ends (answered, failed,
+        cancelled by a client that went away): what the stall alert watches. Hold it for the whole
+        inference, queueing and streaming included (e.g. in the ``AsyncExitStack`` that closes it)."""
+        self.inference_started()
+        try:
+            yield
+        finally:
+            self.inference_finished()
 
     # --- InferenceObserver -----------------------------------------------------------
     def on_start(self, ctx: InferenceContext) -> None:

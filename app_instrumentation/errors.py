@@ -51,6 +51,12 @@ def classify(exc: BaseException, default: str = "internal_error") -> str:
     return default
 
 
+def qualified_name(exc: BaseException) -> str:
+    """The exception class as ``error.type`` wants it: ``TimeoutError``, ``pkg.module.BackendError``."""
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
 def call_frames(tb: TracebackType | None) -> list[tuple[str, str]]:
     out = []
     while tb is not None:

@@ -21,6 +21,9 @@ _ids = itertools.count(1)
 #: ``InferenceContext.attributes`` keys the router may fill: the prompt and completion text
 #: (observers decide whether to keep them) and the provider name for traces.
 PROMPT_ATTRIBUTE, COMPLETION_ATTRIBUTE, PROVIDER_ATTRIBUTE = "prompt", "completion", "provider"
+#: Set before ``on_start``: the answer comes from the router's cache (no model is called), and
+#: the (host, port) of the backend about to be called, when the router knows it.
+CACHE_HIT_ATTRIBUTE, SERVER_ATTRIBUTE = "cache_hit", "server"
 
 
 def _next_id() -> str:
@@ -63,6 +66,8 @@ class InferenceResult:
     cached: bool = False
     cost_usd: float = 0.0
     finish_reason: str = "stop"
+    #: The backend's id for the completion (OpenAI's ``chatcmpl-...``), when it gives one.
+    response_id: str | None = None
 
     @property
     def time_per_output_token(self) -> float | None:

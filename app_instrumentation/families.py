@@ -25,6 +25,7 @@ GAUGE_MULTIPROCESS_MODES: Mapping[str, str] = MappingProxyType({
     catalog.CACHE_SIZE.name: "livesum",
     catalog.ACTIVE_CONNECTIONS.name: "livesum",
     catalog.QUEUE_SIZE.name: "livesum",
+    catalog.INFERENCES_IN_PROGRESS.name: "livesum",
     # A budget reported by the backend: the latest report from any worker is the truth.
     catalog.RATE_LIMIT_REMAINING.name: "livemostrecent",
     catalog.BACKEND_STATE.name: "livemostrecent",

@@ -1,7 +1,8 @@
 """Health checker: named checks with timeouts, critical vs degraded, periodic background runs.
 
 Overall status: ``healthy`` when every check passes, ``critical`` when a critical check
-fails, ``degraded`` when only non-critical checks fail. A check that raises or exceeds its
+fails, ``degraded`` when only non-critical checks fail. Reports also carry the process uptime
+and the service's version and environment (the seed's ``/health`` fields). A check that raises or exceeds its
 timeout counts as failed. Every run updates ``llm_router_health_check_up{check}``.
 The checks themselves (memory, disk, cache, ...) live in ``health_checks``.
 """
@@ -18,7 +19,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+import psutil
+
 from app_instrumentation.background import BackgroundTask
+from app_instrumentation.service import ServiceInfo
 
 _log = logging.getLogger(__name__)
 
@@ -70,12 +74,19 @@ class HealthReport:
     timestamp: str
     #: ``time.monotonic()`` when the report was made, to judge its age.
     made_at: float
+    #: Seconds since the process started, when the report was made.
+    uptime_seconds: float = 0.0
+    service: ServiceInfo = field(default_factory=ServiceInfo)
 
     def to_json(self) -> dict[str, Any]:
         unhealthy = [name for name, result in self.checks.items() if not result.healthy]
         return {
             "status": self.status.value,
             "timestamp": self.timestamp,
+            "uptime_seconds": round(self.uptime_seconds, 3),
+            "service": self.service.name,
+            "version": self.service.version,
+            "environment": self.service.environment,
             "checks": {name: {**asdict(result), "details": dict(result.details)} for name, result in self.checks.items()},
             "summary": {"total": len(self.checks), "healthy": len(self.checks) - len(unhealthy), "unhealthy": len(unhealthy)},
         }
@@ -104,7 +115,10 @@ class HealthChecker:
         sink: HealthSink | None = None,
         default_timeout: float = 5.0,
         interval: float = 30.0,
+        service: ServiceInfo | None = None,
     ) -> None:
+        self.service = service or ServiceInfo.from_env()
+        self._started_at = psutil.Process().create_time()
         self._checks: dict[str, Check] = {}
         self._failures: dict[str, int] = {}
         self.sink = sink
@@ -167,6 +181,8 @@ class HealthChecker:
             checks=dict(zip(names, results, strict=True)),
             timestamp=_now(),
             made_at=time.monotonic(),
+            uptime_seconds=max(0.0, time.time() - self._started_at),
+            service=self.service,
         )
         self.last_report = report
         return report

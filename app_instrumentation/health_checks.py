@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import psutil
@@ -42,16 +43,59 @@ def models_available(loaded_models: Callable[[], Sequence[str]]) -> Check:
     return Check("models_available", check, critical=True)
 
 
-def memory_usage(limit_bytes: float | None = None, max_ratio: float = 0.9) -> Check:
-    """Resident memory of this process against ``limit_bytes`` (default: the machine's RAM)."""
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _own_cgroup_v2(proc_cgroup: Path) -> str:
+    """This process's cgroup v2 path (``0::/kubepods/...``), or "" when unknown."""
+    try:
+        for line in proc_cgroup.read_text().splitlines():
+            if line.startswith("0::"):
+                return line[3:].strip("/")
+    except OSError:
+        pass
+    return ""
+
+
+def cgroup_memory_limit(root: Path = CGROUP_ROOT, proc_cgroup: Path = Path("/proc/self/cgroup")) -> int | None:
+    """The container's memory limit in bytes (cgroup v2 ``memory.max``, else v1
+    ``memory.limit_in_bytes``); None when there is none (``max``, or v1's near-2**63 "unlimited")."""
+    own = _own_cgroup_v2(proc_cgroup)
+    candidates = [root / own / "memory.max"] if own else []
+    candidates += [root / "memory.max", root / "memory" / "memory.limit_in_bytes"]
+    for path in candidates:
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        if text == "max":
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            continue
+        return value if 0 < value < 2**62 else None
+    return None
+
+
+def memory_usage(
+    limit_bytes: float | None = None, max_ratio: float = 0.9, cgroup_root: Path = CGROUP_ROOT,
+    proc_cgroup: Path = Path("/proc/self/cgroup"),
+) -> Check:
+    """Resident memory of this process against ``limit_bytes``, else the container's cgroup memory
+    limit (what the OOM killer enforces), else the machine's RAM."""
     process = psutil.Process()
 
     def check() -> Outcome:
         rss = process.memory_info().rss
-        limit = limit_bytes or psutil.virtual_memory().total
+        limit, source = limit_bytes, "configured"
+        if not limit:
+            limit, source = cgroup_memory_limit(cgroup_root, proc_cgroup), "cgroup"
+        if not limit:
+            limit, source = psutil.virtual_memory().total, "host"
         ratio = rss / limit
-        details = {"rss_bytes": rss, "limit_bytes": limit, "usage_ratio": round(ratio, 4)}
-        return Outcome(ratio < max_ratio, f"memory usage {ratio:.1%} of {limit:.0f} bytes", details)
+        details = {"rss_bytes": rss, "limit_bytes": int(limit), "limit_source": source, "usage_ratio": round(ratio, 4)}
+        return Outcome(ratio < max_ratio, f"memory usage {ratio:.1%} of {limit:.0f} bytes ({source} limit)", details)
 
     return Check("memory_usage", check, critical=True)
 

@@ -38,33 +38,49 @@ def label_str(value: object) -> str:
     return str(value)
 
 
+def _allow_list(values: Iterable[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(values)
+
+
 @dataclass(frozen=True)
 class LabelPolicy:
-    """The configured allow-lists and the series bound. An empty allow-list maps every value to other."""
+    """The configured allow-lists and the series bound. An empty allow-list maps every value to other.
 
-    models: frozenset[str] = frozenset()
-    backends: frozenset[str] = frozenset()
-    strategies: frozenset[str] = frozenset()
+    An allow-list of None (``LabelPolicy.open``) keeps every value, bounded only by ``max_series``:
+    for routers whose names come from their own configuration (never from a client), like LiteLLM's
+    model groups and deployments.
+    """
+
+    models: frozenset[str] | None = frozenset()
+    backends: frozenset[str] | None = frozenset()
+    strategies: frozenset[str] | None = frozenset()
     max_series: int = DEFAULT_MAX_SERIES
 
     @classmethod
     def of(
         cls,
-        models: Iterable[str] = (),
-        backends: Iterable[str] = (),
-        strategies: Iterable[str] = (),
+        models: Iterable[str] | None = (),
+        backends: Iterable[str] | None = (),
+        strategies: Iterable[str] | None = (),
         max_series: int = DEFAULT_MAX_SERIES,
     ) -> LabelPolicy:
+        """Allow-lists from any iterables; None leaves that label open (bounded by ``max_series`` only)."""
         if max_series < 1:
             raise ValueError(f"max_series must be at least 1, got {max_series}")
-        return cls(frozenset(models), frozenset(backends), frozenset(strategies), max_series)
+        return cls(_allow_list(models), _allow_list(backends), _allow_list(strategies), max_series)
+
+    @classmethod
+    def open(cls, max_series: int = DEFAULT_MAX_SERIES) -> LabelPolicy:
+        """No allow-lists: every model, backend and strategy value is kept until ``max_series``."""
+        return cls.of(None, None, None, max_series)
 
     def allowed_values(self, spec: MetricSpec) -> Mapping[str, frozenset[str]]:
         """label -> closed set of values for every label of ``spec`` that has one."""
         allowed: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in spec.enums.items()}
         for label in spec.labels:
-            if label in _ALLOW_LIST_OF:
-                allowed[label] = getattr(self, _ALLOW_LIST_OF[label])
+            allow_list = getattr(self, _ALLOW_LIST_OF[label]) if label in _ALLOW_LIST_OF else None
+            if allow_list is not None:
+                allowed[label] = allow_list
         return MappingProxyType(allowed)
 
 

@@ -1,14 +1,22 @@
 """Structured ECS JSON logging for the router (Python port of the seed's StructuredLogger).
 
-* Streams: application, access, error, audit, metrics (``event.dataset`` = ``llm_router.<stream>``).
+* Streams: application, access, error, audit, metrics (``event.dataset`` = ``llm_router.<stream>``),
+  each with its own level (``LOG_LEVEL`` is the application stream's; ``LOG_LEVEL_ACCESS``,
+  ``LOG_LEVEL_AUDIT``, ``LOG_LEVEL_ERROR``, ``LOG_LEVEL_METRICS`` the others'), so quieting the
+  application log never silences the access or audit trail. ``off`` disables a stream.
   stdout by default (Kubernetes collects it); ``log_dir`` writes one rotating file per stream;
   ``pretty`` prints human-readable lines for development.
-* Every line: ``@timestamp``, ``log.level``, ``message``, ``ecs.version``, ``service.*``,
-  ``host.hostname``, ``process.pid``, ``event.*`` and, inside a span, ``trace.id``/``span.id``.
-* Field names come from :mod:`app_instrumentation.logs_fields`, shared with the Logstash pipeline.
-* Redaction runs on the whole event; prompts/completions are left out unless enabled.
-* Writing happens on a background thread behind a bounded queue (:mod:`logs_writer`); a
-  full queue drops and counts, it never blocks a request.
+* Every line follows ecs-logging: ``@timestamp``, ``log.level``, ``message``, ``ecs.version``
+  first, ``log.level`` and ``ecs.version`` as top-level dotted keys; then ``service.*``,
+  ``host.hostname``, ``process.pid``, ``event.*``, and while serving a request its
+  ``http.request.id`` (``x-request-id``) and, inside a span, ``trace.id``/``span.id``.
+* A successful inference writes one line at the default level ("Inference completed": model,
+  provider, tokens, duration, outcome), plus the access line of its HTTP request; "Inference
+  started" is debug. Failed inferences write one error line. Model loads and unloads also go to
+  the audit stream; nothing is duplicated into the metrics stream (Prometheus has the numbers).
+* The request path only checks the stream's level and queues a small record; building the
+  nested event, timestamps, trace ids, redaction and JSON happen on the writer thread
+  (:mod:`logs_writer`). A full queue drops and counts, it never blocks a request.
 * The logger is an ``InferenceObserver`` (``on_start``/``on_complete``/``on_error``).
 """
 
@@ -17,29 +25,50 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from app_instrumentation import logs_fields as F
-from app_instrumentation.errors import INFERENCE_ERROR, classify, fingerprint, stack_trace
+from app_instrumentation.errors import INFERENCE_ERROR, classify, fingerprint, qualified_name, stack_trace
 from app_instrumentation.events import (
+    CACHE_HIT_ATTRIBUTE,
     COMPLETION_ATTRIBUTE,
     PROMPT_ATTRIBUTE,
     PROVIDER_ATTRIBUTE,
+    SERVER_ATTRIBUTE,
     InferenceContext,
     InferenceResult,
     ModelEvent,
 )
-from app_instrumentation.logs_fields import Action, Stream, put
-from app_instrumentation.logs_writer import AsyncWriter, DropCallback, Event, FileSink, Sink, StreamSink
-from app_instrumentation.redaction import Redactor
-from app_instrumentation.trace_context import SPAN_ATTRIBUTE, current_ids, span_ids
+from app_instrumentation.logs_fields import Action, Field, Stream
+from app_instrumentation.logs_writer import (
+    AsyncWriter,
+    DropCallback,
+    Event,
+    FileSink,
+    Sink,
+    StreamSink,
+    json_line,
+)
+from app_instrumentation.redaction import VALUE_HINT_RE, Redactor, redact_text
+from app_instrumentation.request_id import current_request_id
+from app_instrumentation.service import ServiceInfo
+from app_instrumentation.trace_context import SPAN_ATTRIBUTE, current_span, span_ids
 
-LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
+LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40, "off": 100}
 TRUE = frozenset({"1", "true", "yes", "on"})
 OPERATION_NAME = "chat"
+#: Environment variable of each stream's level (the application stream's is plain LOG_LEVEL).
+STREAM_LEVEL_VARS = {
+    Stream.APPLICATION: "LOG_LEVEL", Stream.ACCESS: "LOG_LEVEL_ACCESS", Stream.AUDIT: "LOG_LEVEL_AUDIT",
+    Stream.ERROR: "LOG_LEVEL_ERROR", Stream.METRICS: "LOG_LEVEL_METRICS",
+}
+_may_hold_secret = VALUE_HINT_RE.search
+#: ecs-logging: these characters are replaced by ``_`` in ``labels`` keys.
+_LABEL_KEY_TABLE = str.maketrans({".": "_", "*": "_", "\\": "_"})
 
 
 @dataclass(frozen=True)
@@ -47,7 +76,10 @@ class LogConfig:
     service_name: str = "llm-router"
     service_version: str = "0.0.0"
     environment: str = "development"
+    #: The application stream's level.
     level: str = "info"
+    #: Other streams' levels (``access``, ``audit``, ``error``, ``metrics``); unset ones are ``info``.
+    stream_levels: Mapping[str, str] = field(default_factory=dict)
     #: None: stdout. A directory: one rotating file per stream.
     log_dir: str | None = None
     max_bytes: int = 50 * 1024 * 1024
@@ -58,27 +90,61 @@ class LogConfig:
     capture_prompts: bool = False
     prompt_max_chars: int = 1000
     queue_size: int = 10_000
+    #: At shutdown, how long writing the queued lines may take before the rest count as dropped.
+    flush_timeout: float = 10.0
     redact_keys: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        if self.level not in LEVELS:
-            raise ValueError(f"log level must be one of {', '.join(LEVELS)}, got {self.level!r}")
+        unknown = sorted(set(self.stream_levels) - {s.value for s in Stream if s is not Stream.APPLICATION})
+        if unknown:
+            raise ValueError(f"stream_levels: unknown streams {unknown}; the application stream's level is `level`")
+        for stream in Stream:
+            level = self.level_of(stream)
+            if level not in LEVELS:
+                raise ValueError(f"log level of the {stream.value} stream ({STREAM_LEVEL_VARS[stream]}) must be "
+                                 f"one of {', '.join(LEVELS)}, got {level!r}")
+
+    def level_of(self, stream: Stream) -> str:
+        if stream is Stream.APPLICATION:
+            return self.level
+        return self.stream_levels.get(stream.value, "info")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: Any) -> LogConfig:
-        """LOG_LEVEL, LOG_DIR, LOG_FORMAT=json|pretty|auto, LOG_CAPTURE_PROMPTS, LOG_PROMPT_MAX_CHARS,
+        """LOG_LEVEL, LOG_LEVEL_{ACCESS,AUDIT,ERROR,METRICS}, LOG_DIR, LOG_FORMAT=json|pretty|auto,
+        LOG_CAPTURE_PROMPTS, LOG_PROMPT_MAX_CHARS, LOG_QUEUE_SIZE, LOG_FLUSH_TIMEOUT,
         OTEL_SERVICE_NAME, SERVICE_VERSION, DEPLOYMENT_ENVIRONMENT."""
+        service = ServiceInfo.from_env(environ)
         values: dict[str, Any] = {
-            "service_name": environ.get("OTEL_SERVICE_NAME", cls.service_name),
-            "service_version": environ.get("SERVICE_VERSION", cls.service_version),
-            "environment": environ.get("DEPLOYMENT_ENVIRONMENT", cls.environment),
+            "service_name": service.name,
+            "service_version": service.version,
+            "environment": service.environment,
             "level": environ.get("LOG_LEVEL", cls.level).lower(),
+            "stream_levels": {
+                s.value: environ[var].lower() for s, var in STREAM_LEVEL_VARS.items()
+                if s is not Stream.APPLICATION and environ.get(var)
+            },
             "log_dir": environ.get("LOG_DIR") or None,
             "pretty": _pretty(environ.get("LOG_FORMAT", "auto").lower(), environ.get("DEPLOYMENT_ENVIRONMENT")),
             "capture_prompts": environ.get("LOG_CAPTURE_PROMPTS", "false").lower() in TRUE,
-            "prompt_max_chars": int(environ.get("LOG_PROMPT_MAX_CHARS", cls.prompt_max_chars)),
+            "prompt_max_chars": _number(environ, "LOG_PROMPT_MAX_CHARS", int, cls.prompt_max_chars),
+            "queue_size": _number(environ, "LOG_QUEUE_SIZE", int, cls.queue_size),
+            "flush_timeout": _number(environ, "LOG_FLUSH_TIMEOUT", float, cls.flush_timeout),
         }
         return cls(**{**values, **overrides})
+
+
+def _number(environ: Mapping[str, str], name: str, kind: type[int] | type[float], default: float) -> Any:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a {'whole ' if kind is int else ''}number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than 0, got {raw!r}")
+    return value
 
 
 def _pretty(log_format: str, environment: str | None) -> bool:
@@ -104,18 +170,8 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]}…[truncated {len(text) - limit} chars]"
 
 
-def _error_type_name(exc: BaseException) -> str:
-    cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _span_ids(ctx: InferenceContext) -> tuple[str, str] | None:
-    """The inference span's ids when the TracingObserver opened one, else the current span's."""
-    return span_ids(ctx.attributes.get(SPAN_ATTRIBUTE)) or current_ids()
-
-
 def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``extra`` into ``base``, copying nested mappings (callers reuse one dict for several lines)."""
+    """Merge ``extra`` into ``base`` (``extra`` wins), copying nested mappings."""
     for key, value in extra.items():
         if isinstance(value, Mapping):
             target = base.get(key)
@@ -125,19 +181,93 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
     return base
 
 
+_second: tuple[int, str] = (0, "")
+
+
+def _timestamp(seconds: float) -> str:
+    """``2026-11-26T10:00:00.123Z``; the part up to the second is reused while the second lasts."""
+    global _second
+    whole = int(seconds)
+    cached = _second  # one read: another writer thread may replace it meanwhile
+    if cached[0] != whole:
+        cached = _second = (whole, datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{int((seconds - whole) * 1000):03d}Z"
+
+
+def _redact_list(values: list[Any]) -> list[Any]:
+    return [redact_text(v) if type(v) is str else v for v in values]
+
+
+def _fill(event: Event, layout: tuple[Field, ...], values: tuple[Any, ...], redact: bool = True) -> None:
+    """``put`` for many fields, inlined (it runs for every field of every line); string values
+    are redacted unless ``redact`` is False (values this module produced itself)."""
+    parents: tuple[str, ...] | None = None
+    node = event
+    for fld, value in zip(layout, values, strict=True):
+        if value is None:
+            continue
+        if fld.parents is not parents:  # fields of one object share one parents tuple
+            parents, node = fld.parents, event
+            for part in parents:
+                child = node.get(part)
+                node = child if child is not None else node.setdefault(part, {})
+        if redact and fld.scrub:
+            if type(value) is str:
+                if _may_hold_secret(value):
+                    value = redact_text(value)
+            elif type(value) is list:
+                value = _redact_list(value)
+        node[fld.leaf] = value
+
+
+# Field layouts of the built-in events. The request path queues one tuple of values in this
+# order (a handful of objects for the garbage collector instead of one pair per field); the
+# writer thread zips them back together.
+HEAD = (F.TIMESTAMP, F.LOG_LEVEL, F.MESSAGE, F.ECS_VERSION_FIELD)  # ecs-logging's order
+TAIL = (F.LOG_LOGGER, F.EVENT_DATASET, F.EVENT_ACTION, F.EVENT_KIND, F.HTTP_REQUEST_ID, F.TRACE_ID, F.SPAN_ID)
+INFERENCE = (
+    F.INFERENCE_ID, F.INFERENCE_STRATEGY, F.INFERENCE_BACKEND, F.INFERENCE_STREAM, F.INFERENCE_PROMPT_LENGTH,
+    F.INFERENCE_PROMPT, F.GEN_AI_OPERATION, F.GEN_AI_REQUEST_MODEL, F.GEN_AI_SYSTEM, F.GEN_AI_REQUEST_MAX_TOKENS,
+    F.SERVER_ADDRESS, F.SERVER_PORT,
+)
+OUTCOME = (F.INFERENCE_SUCCESS, F.INFERENCE_LATENCY_MS, F.EVENT_DURATION, F.EVENT_OUTCOME)
+COMPLETION = (
+    F.GEN_AI_RESPONSE_MODEL, F.GEN_AI_RESPONSE_ID, F.GEN_AI_INPUT_TOKENS, F.GEN_AI_OUTPUT_TOKENS,
+    F.GEN_AI_FINISH_REASONS, F.INFERENCE_CACHED, F.INFERENCE_TTFT_MS, F.INFERENCE_COMPLETION,
+)
+ERROR = (F.ERROR_TYPE, F.ERROR_MESSAGE, F.ERROR_STACK_TRACE, F.ERROR_CODE, F.ERROR_GROUPING_KEY)
+ACCESS = (
+    F.HTTP_METHOD, F.URL_PATH, F.URL_QUERY, F.HTTP_VERSION, F.HTTP_STATUS, F.HTTP_REQUEST_BYTES, F.HTTP_RESPONSE_BYTES,
+    F.USER_AGENT, F.CLIENT_ADDRESS, F.EVENT_DURATION, F.EVENT_OUTCOME, F.EVENT_CATEGORY, F.EVENT_TYPE_ECS,
+)
+MODEL = (F.MODEL_ID, F.MODEL_NAME, F.MODEL_FORMAT, F.MODEL_SIZE_BYTES, F.MODEL_LOAD_DURATION_MS)
+METRIC = (F.METRIC_NAME, F.METRIC_VALUE)
+BASE = (F.SERVICE_NAME, F.SERVICE_VERSION, F.SERVICE_ENVIRONMENT, F.HOST_HOSTNAME, F.PROCESS_PID)
+_WEB, _ACCESS = ["web"], ["access"]  # shared, never mutated
+_COMPLETE_LAYOUT = (*INFERENCE, *OUTCOME, *COMPLETION)
+_ERROR_LAYOUT = (*INFERENCE, *OUTCOME, *ERROR)
+
+#: What the request path queues: everything needed to build the line later on the writer thread.
+#: (level, message, action, kind, unix seconds, field layout, values, caller fields, span or ids, request id)
+Record = tuple[str, str, Action, str, float, tuple[Field, ...], tuple[Any, ...], Mapping[str, Any] | None, Any,
+               str | None]
+
+
 class StructuredLogger:
     def __init__(
         self, config: LogConfig | None = None, sink: Sink | None = None, on_drop: DropCallback | None = None
     ) -> None:
         self.config = config or LogConfig()
         self.redact = Redactor(self.config.redact_keys)
-        self._threshold = LEVELS[self.config.level]
-        self._host = socket.gethostname()
-        self._pid = os.getpid()
+        self._threshold = {s: LEVELS[self.config.level_of(s)] for s in Stream}
+        c = self.config
+        self._base = (c.service_name, c.service_version, c.environment, socket.gethostname(), os.getpid())
+        self._static: Event = {}
+        _fill(self._static, BASE, self._base, redact=False)
         fallback_reason = None
         if sink is None:
             sink, fallback_reason = self._default_sink()
-        self.writer = AsyncWriter(sink, self.config.queue_size, on_drop)
+        self.writer = AsyncWriter(sink, self.config.queue_size, on_drop, prepare=self._build)
         if fallback_reason:
             self.warn("Log directory not writable, logging to stdout", {"labels": {"reason": fallback_reason}})
 
@@ -150,7 +280,19 @@ class StructuredLogger:
         except OSError as exc:
             return StreamSink(pretty=c.pretty), f"{type(exc).__name__}: {exc}"
 
-    # --- core -------------------------------------------------------------------------
+    # --- request path: a level check and a queued record ---------------------------------
+    def enabled(self, stream: Stream, level: str) -> bool:
+        return LEVELS[level] >= self._threshold[stream]
+
+    def _submit(
+        self, stream: Stream, level: str, message: str, action: Action, layout: tuple[Field, ...] = (),
+        values: tuple[Any, ...] = (), extra: Mapping[str, Any] | None = None, kind: str = "event", ids: Any = None,
+        request_id: str | None = None,
+    ) -> bool:
+        record: Record = (level, message, action, kind, time.time(), layout, values, extra,
+                          ids if ids is not None else current_span(), request_id or current_request_id())
+        return self.writer.submit(stream, record)
+
     def emit(
         self,
         stream: Stream,
@@ -161,54 +303,75 @@ class StructuredLogger:
         kind: str = "event",
         ids: tuple[str, str] | None = None,
     ) -> bool:
-        """Build, redact and queue one event; False when filtered out or dropped.
+        """Queue one event; False when filtered out by the stream's level or dropped.
 
-        ``ids``: (trace id, span id) to use instead of the current span's.
+        ``fields``: extra (nested) fields; the base fields always win over them. ``ids``:
+        (trace id, span id) to use instead of the current span's.
         """
-        if LEVELS[level] < self._threshold:
+        if LEVELS[level] < self._threshold[stream]:
             return False
-        event: Event = {"@timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
-        put(event, F.LOG_LEVEL, level)  # placed first for readability; set again after the merge
-        put(event, F.MESSAGE, message)
-        if fields:
-            _deep_merge(event, fields)
-        self._put_base(event, stream, level, message, action, kind, ids or current_ids())
-        return self.writer.submit(stream, self.redact(event))
+        return self._submit(stream, level, message, action, extra=_deep_merge({}, fields) if fields else None,
+                            kind=kind, ids=ids)
 
-    def _put_base(
-        self, event: Event, stream: Stream, level: str, message: str, action: Action, kind: str,
-        ids: tuple[str, str] | None,
-    ) -> None:
-        # After the caller's fields: the base fields always win.
-        c = self.config
-        for fld, value in (
-            (F.LOG_LEVEL, level),
-            (F.MESSAGE, message),
-            (F.LOG_LOGGER, stream.dataset),
-            (F.ECS_VERSION_FIELD, F.ECS_VERSION),
-            (F.SERVICE_NAME, c.service_name),
-            (F.SERVICE_VERSION, c.service_version),
-            (F.SERVICE_ENVIRONMENT, c.environment),
-            (F.HOST_HOSTNAME, self._host),
-            (F.PROCESS_PID, self._pid),
-            (F.EVENT_DATASET, stream.dataset),
-            (F.EVENT_ACTION, action.value),
-            (F.EVENT_KIND, kind),
-        ):
-            put(event, fld, value)
-        if ids is not None:
-            put(event, F.TRACE_ID, ids[0])
-            put(event, F.SPAN_ID, ids[1])
+    # --- writer thread: build, redact ---------------------------------------------------------
+    def _build(self, stream: Stream, record: Record) -> Event:
+        level, message, action, kind, ts, layout, values, extra, ids, request_id = record
+        event: Event = {}
+        _fill(event, HEAD, (_timestamp(ts), level, message, F.ECS_VERSION))
+        if extra:
+            event.update(self._caller_fields(extra))
+        _fill(event, layout, values)
+        if extra:  # caller objects may share a key with the base: merge, the base wins
+            _fill(event, BASE, self._base, redact=False)
+        else:  # read-only objects shared by every line
+            event.update(self._static)
+        dataset = stream.dataset
+        trace_ids = ids if isinstance(ids, tuple) else span_ids(ids)
+        _fill(event, TAIL, (dataset, dataset, action.value, kind, request_id, trace_ids and trace_ids[0],
+                            trace_ids and trace_ids[1]), redact=False)
+        return event
+
+    def _caller_fields(self, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """Caller-supplied fields, redacted (keys and values), without ecs-logging's own keys."""
+        fields: dict[str, Any] = self.redact(extra)
+        for nested in ("log", "ecs"):  # ecs-logging: log.level and ecs.version only as dotted keys
+            if isinstance(fields.get(nested), dict):
+                fields[nested] = {k: v for k, v in fields[nested].items() if k not in ("level", "version")}
+        for key in ("@timestamp", "log.level", "message", "ecs.version"):
+            fields.pop(key, None)
+        labels = fields.get("labels")
+        if isinstance(labels, dict):
+            fields["labels"] = {str(k).translate(_LABEL_KEY_TABLE): v if isinstance(v, str) else str(v)
+                                for k, v in labels.items()}
+        return fields
 
     def flush(self, timeout: float | None = None) -> bool:
         return self.writer.flush(timeout)
 
     def shutdown(self, timeout: float | None = None) -> bool:
-        return self.writer.shutdown(timeout)
+        """Write every accepted line within ``timeout`` (default: ``flush_timeout``); what could not
+        be written is counted as dropped and reported on stderr."""
+        flushed = self.writer.shutdown(self.config.flush_timeout if timeout is None else timeout)
+        lost = sum(self.writer.dropped.values())
+        if lost:
+            self._report_to_stderr(lost)
+        return flushed
+
+    def _report_to_stderr(self, lost: int) -> None:
+        """The last word goes to stderr: stdout may be the very thing that is broken or stuck."""
+        labels = {str(k): str(v) for k, v in sorted(self.writer.dropped.items())}
+        record: Record = (
+            "warn", "Log events dropped", Action.LOG, "event", time.time(), (F.LOG_EVENTS_DROPPED,), (lost,),
+            {"labels": labels}, None, None,
+        )
+        try:
+            print(json_line(self._build(Stream.APPLICATION, record)), file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
 
     @property
     def dropped(self) -> dict[str, int]:
-        return dict(self.writer.dropped)
+        return {str(k): v for k, v in self.writer.dropped.items() if v}
 
     # --- application / error streams -----------------------------------------------------
     def debug(self, message: str, fields: Mapping[str, Any] | None = None) -> bool:
@@ -220,6 +383,10 @@ class StructuredLogger:
     def warn(self, message: str, fields: Mapping[str, Any] | None = None) -> bool:
         return self.emit(Stream.APPLICATION, "warn", message, Action.LOG, fields)
 
+    @staticmethod
+    def _error_values(exc: BaseException, error_code: str | None) -> tuple[Any, ...]:
+        return (qualified_name(exc), str(exc), stack_trace(exc), error_code or classify(exc), fingerprint(exc))
+
     def error(
         self,
         message: str,
@@ -229,17 +396,12 @@ class StructuredLogger:
         action: Action = Action.ERROR,
         ids: tuple[str, str] | None = None,
     ) -> bool:
-        event: Event = {}
-        if exc is not None:
-            put(event, F.ERROR_TYPE, _error_type_name(exc))
-            put(event, F.ERROR_MESSAGE, str(exc))
-            put(event, F.ERROR_STACK_TRACE, stack_trace(exc))
-            put(event, F.ERROR_CODE, error_code or classify(exc))
-            put(event, F.ERROR_GROUPING_KEY, fingerprint(exc))
-        put(event, F.EVENT_OUTCOME, "failure")
-        if fields:
-            _deep_merge(event, fields)
-        return self.emit(Stream.ERROR, "error", message, action, event, ids=ids)
+        if LEVELS["error"] < self._threshold[Stream.ERROR]:
+            return False
+        values = (*self._error_values(exc, error_code), "failure") if exc is not None else (None,) * len(ERROR) + (
+            "failure",)
+        extra = _deep_merge({}, fields) if fields else None
+        return self._submit(Stream.ERROR, "error", message, action, (*ERROR, F.EVENT_OUTCOME), values, extra, ids=ids)
 
     # --- access / audit / metrics streams --------------------------------------------------
     def access(
@@ -256,24 +418,14 @@ class StructuredLogger:
         request_bytes: int | None = None,
         response_bytes: int | None = None,
     ) -> bool:
-        event: Event = {}
-        for fld, value in (
-            (F.HTTP_METHOD, method),
-            (F.URL_PATH, path),
-            (F.URL_QUERY, query or None),
-            (F.HTTP_VERSION, http_version or None),
-            (F.HTTP_STATUS, status_code),
-            (F.HTTP_REQUEST_ID, request_id),
-            (F.HTTP_REQUEST_BYTES, request_bytes),
-            (F.HTTP_RESPONSE_BYTES, response_bytes),
-            (F.USER_AGENT, user_agent),
-            (F.CLIENT_ADDRESS, client_address),
-            (F.EVENT_DURATION, int(duration_seconds * 1e9)),
-            (F.EVENT_OUTCOME, "failure" if status_code >= 500 else "success"),
-            (F.EVENT_CATEGORY, ["web"]),
-        ):
-            put(event, fld, value)
-        return self.emit(Stream.ACCESS, "info", f"{method} {path} {status_code}", Action.HTTP_REQUEST, event)
+        if LEVELS["info"] < self._threshold[Stream.ACCESS]:
+            return False
+        values = (
+            method, path, query or None, http_version or None, status_code, request_bytes, response_bytes, user_agent,
+            client_address, int(duration_seconds * 1e9), "failure" if status_code >= 500 else "success", _WEB, _ACCESS,
+        )
+        return self._submit(Stream.ACCESS, "info", f"{method} {path} {status_code}", Action.HTTP_REQUEST, ACCESS, values,
+                            request_id=request_id)
 
     def audit(
         self, action: Action, fields: Mapping[str, Any] | None = None, ids: tuple[str, str] | None = None
@@ -288,94 +440,89 @@ class StructuredLogger:
         fields: Mapping[str, Any] | None = None,
         ids: tuple[str, str] | None = None,
     ) -> bool:
-        event: Event = {"labels": {k: str(v) for k, v in (labels or {}).items()}}
-        put(event, F.METRIC_NAME, name)
-        put(event, F.METRIC_VALUE, float(value))
-        if fields:
-            _deep_merge(event, fields)
-        return self.emit(Stream.METRICS, "info", f"Metric: {name}", Action.METRIC, event, kind="metric", ids=ids)
+        if LEVELS["info"] < self._threshold[Stream.METRICS]:
+            return False
+        extra = _deep_merge({"labels": {k: str(v) for k, v in (labels or {}).items()}}, fields or {})
+        return self._submit(Stream.METRICS, "info", f"Metric: {name}", Action.METRIC, METRIC, (name, float(value)),
+                            extra, "metric", ids)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def application_started(self) -> bool:
+        return self._submit(Stream.APPLICATION, "info", "Application started", Action.APPLICATION_START) \
+            if self.enabled(Stream.APPLICATION, "info") else False
+
+    def shutting_down(self) -> bool:
+        return self._submit(Stream.APPLICATION, "info", "Shutting down", Action.APPLICATION_STOP) \
+            if self.enabled(Stream.APPLICATION, "info") else False
 
     # --- the seed's LLM events (and the InferenceObserver protocol) ----------------------------
-    def _inference(self, ctx: InferenceContext, result: InferenceResult | None = None) -> Event:
-        provider = ctx.attributes.get(PROVIDER_ATTRIBUTE) or (result.backend if result else ctx.backend)
-        event: Event = {}
-        for fld, value in (
-            (F.INFERENCE_ID, ctx.request_id),
-            (F.INFERENCE_STRATEGY, ctx.strategy),
-            (F.INFERENCE_BACKEND, (result.backend if result else ctx.backend) or None),
-            (F.GEN_AI_OPERATION, OPERATION_NAME),
-            (F.GEN_AI_REQUEST_MODEL, ctx.model),
-            (F.GEN_AI_PROVIDER, provider or None),
-        ):
-            put(event, fld, value)
-        prompt = ctx.attributes.get(PROMPT_ATTRIBUTE)
-        if isinstance(prompt, str):
-            put(event, F.INFERENCE_PROMPT_LENGTH, len(prompt))
-            if self.config.capture_prompts:
-                put(event, F.INFERENCE_PROMPT, truncate(prompt, self.config.prompt_max_chars))
-        return event
+    def _inference(self, ctx: InferenceContext, backend: str) -> tuple[Any, ...]:
+        """Values of the INFERENCE layout."""
+        attrs = ctx.attributes
+        server = attrs.get(SERVER_ATTRIBUTE)
+        prompt = attrs.get(PROMPT_ATTRIBUTE)
+        is_text = isinstance(prompt, str)
+        return (
+            ctx.request_id, ctx.strategy, backend or None, ctx.stream, len(prompt) if is_text else None,
+            truncate(prompt, self.config.prompt_max_chars) if is_text and self.config.capture_prompts else None,
+            OPERATION_NAME, ctx.model,
+            None if attrs.get(CACHE_HIT_ATTRIBUTE) else (attrs.get(PROVIDER_ATTRIBUTE) or None),
+            ctx.max_tokens or None, server[0] if server else None, server[1] if server else None,
+        )
 
-    def _outcome(self, event: Event, success: bool, duration_seconds: float) -> Event:
-        put(event, F.INFERENCE_SUCCESS, success)
-        put(event, F.INFERENCE_LATENCY_MS, round(duration_seconds * 1000, 3))
-        put(event, F.EVENT_DURATION, int(duration_seconds * 1e9))
-        put(event, F.EVENT_OUTCOME, "success" if success else "failure")
-        return event
+    @staticmethod
+    def _outcome(success: bool, duration_seconds: float) -> tuple[Any, ...]:
+        """Values of the OUTCOME layout."""
+        return (success, round(duration_seconds * 1000, 3), int(duration_seconds * 1e9),
+                "success" if success else "failure")
+
+    @staticmethod
+    def _span(ctx: InferenceContext) -> Any:
+        """The inference span when the TracingObserver opened one, else the current span."""
+        return ctx.attributes.get(SPAN_ATTRIBUTE) or current_span()
 
     def inference_start(self, ctx: InferenceContext) -> None:
-        event, ids = self._inference(ctx), _span_ids(ctx)
-        self.emit(Stream.APPLICATION, "info", "Inference started", Action.INFERENCE_START, event, ids=ids)
-        self.audit(Action.INFERENCE_START, event, ids)
+        if LEVELS["debug"] >= self._threshold[Stream.APPLICATION]:
+            self._submit(Stream.APPLICATION, "debug", "Inference started", Action.INFERENCE_START, INFERENCE,
+                         self._inference(ctx, ctx.backend), ids=self._span(ctx))
 
     def inference_complete(self, ctx: InferenceContext, result: InferenceResult) -> None:
-        event, ids = self._outcome(self._inference(ctx, result), True, result.duration_seconds), _span_ids(ctx)
-        for fld, value in (
-            (F.GEN_AI_RESPONSE_MODEL, result.model),
-            (F.GEN_AI_INPUT_TOKENS, result.prompt_tokens or ctx.prompt_tokens),
-            (F.GEN_AI_OUTPUT_TOKENS, result.output_tokens),
-            (F.GEN_AI_FINISH_REASONS, [result.finish_reason] if result.finish_reason else None),
-            (F.INFERENCE_TOKENS, result.output_tokens),
-            (F.INFERENCE_CACHED, result.cached),
-        ):
-            put(event, fld, value)
+        if LEVELS["info"] < self._threshold[Stream.APPLICATION]:
+            return
         completion = ctx.attributes.get(COMPLETION_ATTRIBUTE)
-        if self.config.capture_prompts and isinstance(completion, str):
-            put(event, F.INFERENCE_COMPLETION, truncate(completion, self.config.prompt_max_chars))
-        self.emit(Stream.APPLICATION, "info", "Inference completed", Action.INFERENCE_COMPLETE, event, ids=ids)
-        self.audit(Action.INFERENCE_COMPLETE, event, ids)
-        labels = {"model": result.model, "strategy": ctx.strategy}
-        self.metric("inference_latency", result.duration_seconds * 1000, labels, ids=ids)
-        self.metric("tokens_generated", result.output_tokens, {"model": result.model}, ids=ids)
+        ttft = result.ttft_seconds
+        values = (
+            *self._inference(ctx, result.backend), *self._outcome(True, result.duration_seconds),
+            result.model, result.response_id, result.prompt_tokens or ctx.prompt_tokens, result.output_tokens,
+            [result.finish_reason] if result.finish_reason else None, result.cached,
+            round(ttft * 1000, 3) if ttft is not None else None,
+            truncate(completion, self.config.prompt_max_chars)
+            if self.config.capture_prompts and isinstance(completion, str) else None,
+        )
+        self._submit(Stream.APPLICATION, "info", "Inference completed", Action.INFERENCE_COMPLETE, _COMPLETE_LAYOUT,
+                     values, ids=self._span(ctx))
 
     def inference_error(self, ctx: InferenceContext, exc: BaseException) -> None:
-        event, ids = self._outcome(self._inference(ctx), False, ctx.elapsed()), _span_ids(ctx)
-        self.error("Inference failed", exc, event, classify(exc, INFERENCE_ERROR), Action.INFERENCE_ERROR, ids)
-        put(event, F.ERROR_TYPE, _error_type_name(exc))
-        put(event, F.ERROR_CODE, classify(exc, INFERENCE_ERROR))
-        self.audit(Action.INFERENCE_ERROR, event, ids)
+        if LEVELS["error"] < self._threshold[Stream.ERROR]:
+            return
+        values = (*self._inference(ctx, ctx.backend), *self._outcome(False, ctx.elapsed()),
+                  *self._error_values(exc, classify(exc, INFERENCE_ERROR)))
+        self._submit(Stream.ERROR, "error", "Inference failed", Action.INFERENCE_ERROR, _ERROR_LAYOUT, values,
+                     ids=self._span(ctx))
 
-    def _model(self, model: ModelInfo) -> Event:
-        event: Event = {}
-        for fld, value in (
-            (F.MODEL_ID, model.id),
-            (F.MODEL_NAME, model.name),
-            (F.MODEL_FORMAT, model.format or None),
-            (F.MODEL_SIZE_BYTES, model.size_bytes),
-        ):
-            put(event, fld, value)
-        return event
+    def _model_event(self, message: str, action: Action, model: ModelInfo, load_seconds: float | None) -> None:
+        values = (model.id, model.name, model.format or None,
+                  None if model.size_bytes is None else int(model.size_bytes),
+                  None if load_seconds is None else round(load_seconds * 1000, 3))
+        for stream, text in ((Stream.APPLICATION, message), (Stream.AUDIT, f"Audit: {action.value}")):
+            if self.enabled(stream, "info"):
+                self._submit(stream, "info", text, action, MODEL, values)
 
     def model_load(self, model: ModelInfo, duration_seconds: float) -> None:
-        event = self._model(model)
-        put(event, F.MODEL_LOAD_DURATION_MS, round(duration_seconds * 1000, 3))
-        self.emit(Stream.APPLICATION, "info", "Model loaded", Action.MODEL_LOAD, event)
-        self.audit(Action.MODEL_LOAD, event)
-        self.metric("model_load_duration", duration_seconds * 1000, {"model": model.name, "format": model.format})
+        self._model_event("Model loaded", Action.MODEL_LOAD, model, duration_seconds)
 
     def model_unload(self, model: ModelInfo) -> None:
-        event = self._model(model)
-        self.emit(Stream.APPLICATION, "info", "Model unloaded", Action.MODEL_UNLOAD, event)
-        self.audit(Action.MODEL_UNLOAD, event)
+        self._model_event("Model unloaded", Action.MODEL_UNLOAD, model, None)
 
     def on_model_loaded(self, event: ModelEvent) -> None:
         self.model_load(ModelInfo(event.name, event.name, event.format, event.size_bytes), event.load_seconds or 0.0)

@@ -1,7 +1,8 @@
 """Pure ASGI access-log middleware: one ``llm_router.access`` line per HTTP request.
 
-Wrap it *inside* ``TracingMiddleware`` so the line carries the request's ``trace.id``.
-Logging is a queue put; a slow log sink never delays the response.
+Wrap it *inside* ``TracingMiddleware`` and ``RequestIdMiddleware`` so the line carries the
+request's ``trace.id`` and ``http.request.id``. Logging is a queue put; a slow log sink never
+delays the response.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app_instrumentation.logs import StructuredLogger
-from app_instrumentation.redaction import redact_text
+from app_instrumentation.logs_fields import Stream
 
 
 class AccessLogMiddleware:
@@ -20,7 +21,7 @@ class AccessLogMiddleware:
         self.logger = logger
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not self.logger.enabled(Stream.ACCESS, "info"):
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -48,18 +49,18 @@ class AccessLogMiddleware:
                 pass
 
     def _log(self, scope: dict[str, Any], state: dict[str, int], duration: float) -> None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        user_agent = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == b"user-agent"), None)
+        query = scope.get("query_string", b"")
         client = scope.get("client")
         self.logger.access(
             method=scope.get("method", ""),
             path=scope.get("path", ""),
             status_code=state["status"],
             duration_seconds=duration,
-            query=redact_text(scope.get("query_string", b"").decode("latin-1")),
+            query=query.decode("latin-1"),  # redacted with the rest of the line, off the request path
             http_version=scope.get("http_version", ""),
-            user_agent=headers.get("user-agent"),
+            user_agent=user_agent,
             client_address=client[0] if client else None,
-            request_id=headers.get("x-request-id"),
             request_bytes=state["request_bytes"],
             response_bytes=state["response_bytes"],
         )

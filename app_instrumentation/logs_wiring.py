@@ -4,13 +4,20 @@
 the router (``create_app(config, observers=..., wrappers=...)``), then ``bind()`` connects
 them to the router's MetricsCollector (log drops and errors_total) and route templates.
 
-Wrapper order (outermost first): tracing -> error tracking -> access log -> app, so the
-access and error lines carry the request's trace id.
+Wrapper order (outermost first): lifespan hooks -> request id -> tracing -> error tracking ->
+access log -> app, so the access and error lines carry the request's id and trace id.
+
+The lifespan hooks log "Application started" and "Shutting down", and flush logs and spans
+when the app has finished its own shutdown (models unloaded), *before* the server reports the
+shutdown complete: uvicorn re-raises SIGTERM after its graceful shutdown, which kills the
+process before any ``finally`` or ``atexit`` code could flush.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +25,7 @@ from app_instrumentation.error_tracking import ErrorTracker, ErrorTrackingMiddle
 from app_instrumentation.logs import LogConfig, StructuredLogger
 from app_instrumentation.logs_middleware import AccessLogMiddleware
 from app_instrumentation.logs_writer import Sink
+from app_instrumentation.request_id import RequestIdMiddleware
 from app_instrumentation.routes import RouteTemplates
 from app_instrumentation.trace_context import current_trace_exemplar
 from app_instrumentation.tracing import AVAILABLE, TracingMiddleware, TracingObserver, setup_tracing
@@ -41,6 +49,7 @@ class Observability:
         reporter = reporter_from_env(config.environment, config.service_version, environ)
         self.errors = ErrorTracker(self.logger, count=self._count_error, reporter=reporter)
         self._tracing_middleware: list[TracingMiddleware] = []
+        self._shut_down = False
 
     @classmethod
     def from_env(
@@ -71,7 +80,9 @@ class Observability:
             lambda app: AccessLogMiddleware(app, self.logger),
             lambda app: ErrorTrackingMiddleware(app, self.errors),
         ]
-        return [*wrappers, tracing] if self.tracer is not None else wrappers
+        if self.tracer is not None:
+            wrappers.append(tracing)
+        return [*wrappers, RequestIdMiddleware, lambda app: LifespanHooks(app, self)]
 
     def bind(self, collector: Any, routes: RouteTemplates | None = None) -> None:
         """Count log drops and tracked errors in the router's collector; name spans by route;
@@ -82,18 +93,62 @@ class Observability:
         for middleware in self._tracing_middleware:
             middleware.routes = routes
 
-    def _dropped(self, stream: str) -> None:
+    def _dropped(self, stream: str, count: int) -> None:
         if self._collector is not None:
-            self._collector.log_events_dropped(stream)
+            self._collector.log_events_dropped(stream, count)
 
     def _count_error(self, error_type: str, component: str, severity: str) -> None:
         if self._collector is not None:
             self._collector.error(error_type, component, severity)
 
-    def shutdown(self, timeout: float | None = 5.0) -> None:
-        """Flush every accepted log line, pending error reports and spans."""
-        self.logger.shutdown(timeout)
-        if self.errors.reporter is not None:
-            self.errors.reporter.shutdown(timeout)
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Flush pending spans, error reports and every accepted log line; idempotent.
+
+        Each of them gets ``timeout`` seconds (default ``LOG_FLUSH_TIMEOUT``); log lines still
+        queued after that (a stdout nobody reads) are counted as dropped. True when nothing was lost.
+        """
+        if self._shut_down:
+            return True
+        self._shut_down = True
+        budget = self.logger.config.flush_timeout if timeout is None else timeout
+        spans_ok = True
         if self.tracer_provider is not None:
+            spans_ok = bool(self.tracer_provider.force_flush(int(budget * 1000)))
             self.tracer_provider.shutdown()
+        if self.errors.reporter is not None:
+            self.errors.reporter.shutdown(budget)
+        return self.logger.shutdown(budget) and spans_ok
+
+
+class LifespanHooks:
+    """Pure ASGI, lifespan scope only: startup and shutdown are logged, and logs and spans are
+    flushed once the app has shut down, before the server is told the shutdown is complete."""
+
+    def __init__(self, app: ASGIApp, obs: Observability) -> None:
+        self.app = app
+        self.obs = obs
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        logger = self.obs.logger
+
+        async def receive_wrapper() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                logger.shutting_down()
+            return message
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            kind = message["type"]
+            if kind == "lifespan.startup.complete":
+                logger.application_started()
+            elif kind in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                try:  # off the event loop: the writer may need seconds to drain into a slow stdout
+                    await asyncio.to_thread(self.obs.shutdown)
+                except Exception as exc:  # noqa: BLE001 - the server must still hear that shutdown is done
+                    print(f"llm-router observability: flush at shutdown failed: {exc!r}", file=sys.stderr)
+            await send(message)
+
+        await self.app(scope, receive_wrapper, send_wrapper)

@@ -23,6 +23,8 @@ import os
 
 from prometheus_client import CollectorRegistry, ProcessCollector, multiprocess
 
+from app_instrumentation.runtime import RuntimeCollector
+
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -31,11 +33,12 @@ def multiprocess_dir() -> str | None:
 
 
 def merged_registry(path: str, process_namespace: str | None = "llm_router") -> CollectorRegistry:
-    """A registry that merges every worker's files under ``path`` (plus this process's process_* metrics)."""
+    """A registry that merges every worker's files under ``path`` (plus this process's process_* and GC metrics)."""
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=path)
     if process_namespace:
         ProcessCollector(namespace=process_namespace, registry=registry)
+        RuntimeCollector(registry)
     return registry
 
 

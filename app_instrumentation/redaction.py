@@ -43,7 +43,8 @@ _AUTH_SCHEME_RE = re.compile(
 )
 _URL_USERINFO_RE = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@", re.IGNORECASE)
 _QUERY_PARAM_RE = re.compile(r"([?&;\s]|^)([^=&;?\s]+)=([^&;#\s]*)")
-_VALUE_HINT_RE = re.compile(r"bearer|basic|digest|apikey|://|=", re.IGNORECASE)
+#: A value matching none of these cannot hold a credential ``redact_text`` would find.
+VALUE_HINT_RE = re.compile(r"bearer|basic|digest|apikey|://|=", re.IGNORECASE)
 
 
 def key_words(key: str) -> list[str]:
@@ -65,7 +66,7 @@ def is_secret_key(key: str, extra: frozenset[str] = frozenset()) -> bool:
 
 def redact_text(text: str) -> str:
     """Credentials embedded in a free-text value."""
-    if not _VALUE_HINT_RE.search(text):
+    if not VALUE_HINT_RE.search(text):
         return text  # fast path: most values cannot contain any of the patterns
     text = _AUTH_SCHEME_RE.sub(lambda m: f"{m.group(1).split()[0]} {REDACTED}", text)
     text = _URL_USERINFO_RE.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)

@@ -28,6 +28,12 @@ def current_ids() -> tuple[str, str] | None:
     return None if trace is None else span_ids(trace.get_current_span())
 
 
+def current_span() -> Any | None:
+    """The current span object (possibly an invalid one), for ``span_ids`` later on another thread:
+    the logger keeps the formatting of ids off the request path."""
+    return None if trace is None else trace.get_current_span()
+
+
 def span_ids(span: Any) -> tuple[str, str] | None:
     """(trace id, span id) of a span object, or None if it is not a valid span."""
     if trace is None or span is None:

@@ -5,8 +5,10 @@
   ``OTEL_TRACES_SAMPLER``, ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_SDK_DISABLED``).
 * ``TracingMiddleware`` (pure ASGI) continues a W3C ``traceparent`` and makes the request span
   current, so log lines written while handling the request carry its ``trace.id``.
-* ``TracingObserver`` (InferenceObserver) opens the inference span with GenAI semantic-
-  convention attributes; the logger puts that span's ids on the inference log lines.
+* ``TracingObserver`` (InferenceObserver) opens the model-call span with GenAI semantic-
+  convention attributes (an INTERNAL span for a cache hit); the logger puts that span's ids on
+  the inference log lines. Attribute names are registered in the semantic conventions or live
+  under ``llm_router.*``.
 * ``trace_context`` holds ``current_ids``/``current_trace_exemplar``, which work without the SDK (the logger and the metrics
   collector call them); they return None when OpenTelemetry is not installed or no span is active.
 """
@@ -19,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from app_instrumentation import logs_fields as F
 from app_instrumentation.catalog import UNKNOWN_ROUTE
-from app_instrumentation.errors import INFERENCE_ERROR, classify
+from app_instrumentation.errors import INFERENCE_ERROR, classify, qualified_name
+from app_instrumentation.events import CACHE_HIT_ATTRIBUTE, PROVIDER_ATTRIBUTE, SERVER_ATTRIBUTE
+from app_instrumentation.request_id import current_request_id
 from app_instrumentation.routes import RouteTemplates
 from app_instrumentation.trace_context import SPAN_ATTRIBUTE
 
@@ -29,8 +33,43 @@ try:  # the tracing extra is optional: logs still work without it
 except ImportError:  # pragma: no cover - exercised only without the extra
     trace = None  # type: ignore[assignment]
 
+
+class GA:
+    """The GenAI attribute names (semantic conventions 1.41, ``model/gen-ai/registry.yaml``)."""
+
+    GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+    GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+    GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+    GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+    GEN_AI_REQUEST_STREAM = "gen_ai.request.stream"
+    GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+    GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+    GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+    GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
+    GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+    GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+
+
+class SC:
+    """Other semantic-convention attribute names our spans use (all stable)."""
+
+    SERVER_ADDRESS = "server.address"
+    SERVER_PORT = "server.port"
+    ERROR_TYPE = "error.type"
+
 #: False without the tracing extra: no spans, no trace ids, logs still work.
 AVAILABLE = trace is not None
+_propagated: tuple[Any, frozenset[str]] = (None, frozenset())
+
+
+def _propagated_headers() -> frozenset[str]:
+    """Header names the global propagators read (W3C traceparent/tracestate, baggage), cached per
+    propagator object (an application may install another one after import)."""
+    global _propagated
+    textmap = propagate.get_global_textmap()
+    if _propagated[0] is not textmap:
+        _propagated = (textmap, frozenset(textmap.fields))
+    return _propagated[1]
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -40,6 +79,8 @@ if TYPE_CHECKING:
 
 ASGIApp = Callable[..., Any]
 INSTRUMENTATION_NAME = "app_instrumentation"
+
+
 def otlp_exporter_from_env(environ: Mapping[str, str] = os.environ) -> SpanExporter | None:
     """An OTLP/HTTP exporter when an OTLP endpoint is configured and not switched off."""
     exporters = {e.strip() for e in environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")}
@@ -86,14 +127,38 @@ def _tracer(provider: Any | None) -> Any:
     return (provider or trace.get_tracer_provider()).get_tracer(INSTRUMENTATION_NAME)
 
 
-def error_type(exc: BaseException) -> str:
-    """Semantic conventions: the fully qualified exception class name."""
-    cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+#: Semantic conventions' ``error.type``: the fully qualified exception class name.
+error_type = qualified_name
+
+
+#: Span attributes of ours (not in the semantic conventions), under the ``llm_router`` namespace.
+REQUEST_ID_ATTRIBUTE = f"{F.NAMESPACE}.request.id"
+ERROR_CODE_ATTRIBUTE = f"{F.NAMESPACE}.error.code"
+CACHED_MODEL_ATTRIBUTE = f"{F.NAMESPACE}.inference.model"
+#: ``gen_ai.provider.name`` is required on a model-call span; when the router names none.
+UNKNOWN_PROVIDER = "_OTHER"
+#: ``InferenceContext.attributes`` key: the backend the span was started for.
+STARTED_BACKEND = "otel.started_backend"
+
+
+def _provider(ctx: InferenceContext) -> str:
+    return str(ctx.attributes.get(PROVIDER_ATTRIBUTE) or ctx.backend or UNKNOWN_PROVIDER)
+
+
+def _server(ctx: InferenceContext) -> dict[str, Any]:
+    server = ctx.attributes.get(SERVER_ATTRIBUTE)
+    return {SC.SERVER_ADDRESS: server[0], SC.SERVER_PORT: server[1]} if server else {}
 
 
 class TracingObserver:
-    """One CLIENT span per inference, named ``{gen_ai.operation.name} {gen_ai.request.model}``."""
+    """One CLIENT span per model call, named ``{gen_ai.operation.name} {gen_ai.request.model}``,
+    with the GenAI semantic-convention attributes (``gen_ai.provider.name`` from the start, for
+    samplers). An answer from the router's cache calls no model: it gets an INTERNAL
+    ``cache_hit {model}`` span without provider or token usage.
+
+    The span describes the backend that answered (or failed last): when the router falls back
+    to another backend, provider and server are updated before the span ends.
+    """
 
     operation = "chat"
 
@@ -101,20 +166,30 @@ class TracingObserver:
         self.tracer = _tracer(tracer_provider)
 
     def on_start(self, ctx: InferenceContext) -> None:
-        attributes = {
-            F.GEN_AI_OPERATION.path: self.operation,
-            F.GEN_AI_REQUEST_MODEL.path: ctx.model,
+        attributes: dict[str, Any] = {
             F.INFERENCE_ID.path: ctx.request_id,
             F.INFERENCE_STRATEGY.path: ctx.strategy,
         }
-        provider = ctx.attributes.get("provider") or ctx.backend
-        if provider:
-            attributes[F.GEN_AI_PROVIDER.path] = str(provider)
+        request_id = current_request_id()
+        if request_id is not None:
+            attributes[REQUEST_ID_ATTRIBUTE] = request_id
+        if ctx.attributes.get(CACHE_HIT_ATTRIBUTE):
+            attributes[CACHED_MODEL_ATTRIBUTE] = ctx.model
+            name, kind = f"cache_hit {ctx.model}", SpanKind.INTERNAL
+        else:
+            attributes[GA.GEN_AI_OPERATION_NAME] = self.operation
+            attributes[GA.GEN_AI_PROVIDER_NAME] = _provider(ctx)
+            attributes[GA.GEN_AI_REQUEST_MODEL] = ctx.model
+            attributes.update(_server(ctx))
+            if ctx.max_tokens:
+                attributes[GA.GEN_AI_REQUEST_MAX_TOKENS] = ctx.max_tokens
+            if ctx.stream:  # conditionally required: if and only if the request is streaming
+                attributes[GA.GEN_AI_REQUEST_STREAM] = True
+            name, kind = f"{self.operation} {ctx.model}", SpanKind.CLIENT
+            ctx.attributes[STARTED_BACKEND] = ctx.backend
         # Not made current: the router may complete the inference in another task (streaming),
         # where detaching a context token fails. The span travels on the context instead.
-        ctx.attributes[SPAN_ATTRIBUTE] = self.tracer.start_span(
-            f"{self.operation} {ctx.model}", kind=SpanKind.CLIENT, attributes=attributes
-        )
+        ctx.attributes[SPAN_ATTRIBUTE] = self.tracer.start_span(name, kind=kind, attributes=attributes)
 
     @staticmethod
     def _open_span(ctx: InferenceContext) -> Any | None:
@@ -125,17 +200,21 @@ class TracingObserver:
         span = self._open_span(ctx)
         if span is None:
             return
-        span.set_attributes(
-            {
-                F.GEN_AI_RESPONSE_MODEL.path: result.model,
-                F.GEN_AI_PROVIDER.path: str(ctx.attributes.get("provider") or result.backend),
-                F.GEN_AI_INPUT_TOKENS.path: result.prompt_tokens or ctx.prompt_tokens,
-                F.GEN_AI_OUTPUT_TOKENS.path: result.output_tokens,
-                F.GEN_AI_FINISH_REASONS.path: [result.finish_reason],
+        if not ctx.attributes.get(CACHE_HIT_ATTRIBUTE):
+            attributes: dict[str, Any] = {
+                GA.GEN_AI_RESPONSE_MODEL: result.model,
+                GA.GEN_AI_USAGE_INPUT_TOKENS: result.prompt_tokens or ctx.prompt_tokens,
+                GA.GEN_AI_USAGE_OUTPUT_TOKENS: result.output_tokens,
+                GA.GEN_AI_RESPONSE_FINISH_REASONS: [result.finish_reason],
                 F.INFERENCE_BACKEND.path: result.backend,
-                F.INFERENCE_CACHED.path: result.cached,
             }
-        )
+            if result.backend != ctx.attributes.get(STARTED_BACKEND):  # a fallback: describe who answered
+                attributes.update({GA.GEN_AI_PROVIDER_NAME: _provider(ctx), **_server(ctx)})
+            if result.response_id:
+                attributes[GA.GEN_AI_RESPONSE_ID] = result.response_id
+            if ctx.stream and result.ttft_seconds is not None:
+                attributes[GA.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = result.ttft_seconds
+            span.set_attributes(attributes)
         span.end()
 
     def on_error(self, ctx: InferenceContext, exc: BaseException) -> None:
@@ -143,7 +222,12 @@ class TracingObserver:
         if span is None:
             return
         span.record_exception(exc)
-        span.set_attributes({"error.type": error_type(exc), F.ERROR_CODE.path: classify(exc, INFERENCE_ERROR)})
+        attributes = {SC.ERROR_TYPE: error_type(exc), ERROR_CODE_ATTRIBUTE: classify(exc, INFERENCE_ERROR)}
+        if not ctx.attributes.get(CACHE_HIT_ATTRIBUTE):
+            attributes.update({GA.GEN_AI_PROVIDER_NAME: _provider(ctx), **_server(ctx)})
+            if ctx.backend:
+                attributes[F.INFERENCE_BACKEND.path] = ctx.backend
+        span.set_attributes(attributes)
         span.set_status(StatusCode.ERROR, str(exc)[:200])
         span.end()
 
@@ -175,10 +259,20 @@ class TracingMiddleware:
         }
         if "user-agent" in headers:
             attributes["user_agent.original"] = headers["user-agent"]
+        request_id = current_request_id()
+        if request_id is not None:
+            attributes[REQUEST_ID_ATTRIBUTE] = request_id
         if scope.get("client"):
             attributes["client.address"] = scope["client"][0]
+        # http.route is known from the path: set it (and the span name) at start, for samplers.
+        route = self.routes.match(scope.get("path", "")) if self.routes is not None else UNKNOWN_ROUTE
+        if route != UNKNOWN_ROUTE:
+            attributes["http.route"] = route
+        # Most requests carry no trace context: skip the propagators' parsing then.
+        context = propagate.extract(headers) if not _propagated_headers().isdisjoint(headers) else None
         span = self.tracer.start_span(
-            method, context=propagate.extract(headers), kind=SpanKind.SERVER, attributes=attributes
+            method if route == UNKNOWN_ROUTE else f"{method} {route}", context=context,
+            kind=SpanKind.SERVER, attributes=attributes,
         )
         # Outer middleware (HTTP metrics) observes after the span ended: leave it in the scope.
         scope.setdefault("state", {})[SPAN_ATTRIBUTE] = span
@@ -194,20 +288,18 @@ class TracingMiddleware:
                 await self.app(scope, receive, send_wrapper)
         except BaseException as exc:
             span.record_exception(exc)
-            span.set_attribute("error.type", error_type(exc))
+            span.set_attribute(SC.ERROR_TYPE, error_type(exc))
             span.set_status(StatusCode.ERROR)
             raise
         finally:
-            self._finish(span, scope, method, status.get("code"))
+            self._finish(span, status.get("code"))
 
-    def _finish(self, span: Any, scope: Mapping[str, Any], method: str, code: int | None) -> None:
-        route = self.routes.match(scope.get("path", "")) if self.routes is not None else UNKNOWN_ROUTE
-        if route != UNKNOWN_ROUTE:
-            span.set_attribute("http.route", route)
-            span.update_name(f"{method} {route}")
+    @staticmethod
+    def _finish(span: Any, code: int | None) -> None:
         if code is not None:
-            span.set_attribute("http.response.status_code", code)
             if code >= 500:
-                span.set_attribute("error.type", str(code))
+                span.set_attributes({"http.response.status_code": code, SC.ERROR_TYPE: str(code)})
                 span.set_status(StatusCode.ERROR)
+            else:
+                span.set_attribute("http.response.status_code", code)
         span.end()

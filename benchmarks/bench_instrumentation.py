@@ -1,8 +1,10 @@
 """Per-inference cost of the instrumentation vs bare prometheus_client calls for the same series.
 
-Run: ``python -m benchmarks.bench_instrumentation [--number N] [--repeat R]``. Prints a table;
-it asserts nothing (timings depend on the machine). Target: collector <= 1.3x the bare
-``.labels(...)`` calls and under 5 us per recorded inference on one core.
+Run: ``python -m benchmarks.bench_instrumentation [--number N] [--rounds R]``. Each round times
+N calls of every variant, in a rotated order; the table shows the median over the rounds with
+its min–max, and the ratios round by round. It asserts nothing (timings depend on the machine
+and its load, printed before and after). Target: collector <= 1.3x the bare ``.labels(...)``
+calls and under 5 us per recorded inference on one core.
 
 Rows:
 - ``collector.on_complete``: what a router pays per inference (allow-lists, series bound,
@@ -25,7 +27,7 @@ from app_instrumentation.catalog import MetricSpec
 from app_instrumentation.collector import MetricsCollector
 from app_instrumentation.events import InferenceContext, InferenceResult
 from app_instrumentation.labels import LabelPolicy
-from benchmarks.timing import machine
+from benchmarks.timing import interleaved, load, machine, ratio, table
 
 MODEL, STRATEGY, BACKEND = "llama-3-8b", "balanced", "vllm"
 RESULT = InferenceResult(
@@ -102,31 +104,34 @@ def collector_on_complete() -> Callable[[], None]:
     return record
 
 
-def measure(fn: Callable[[], None], number: int, repeat: int) -> float:
-    """Best-of-``repeat`` microseconds per call (the least disturbed run)."""
-    fn()
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
+def per_call_us(fn: Callable[[], None], number: int) -> Callable[[], float]:
+    """One timing run: microseconds per call over ``number`` calls."""
+    return lambda: timeit.timeit(fn, number=number) / number * 1e6
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=20000, help="calls per timing run")
-    parser.add_argument("--repeat", type=int, default=7, help="timing runs; the best is reported")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved timing runs of every variant")
     args = parser.parse_args(argv)
-    rows = [
-        ("collector.on_complete", measure(collector_on_complete(), args.number, args.repeat)),
-        ("bare labels() calls", measure(bare_labels_calls(), args.number, args.repeat)),
-        ("bare pre-bound children", measure(bare_prebound_children(), args.number, args.repeat)),
-    ]
-    ours = rows[0][1]
+    before = load()
+    variants = {
+        "collector.on_complete": collector_on_complete(),
+        "bare labels() calls": bare_labels_calls(),
+        "bare pre-bound children": bare_prebound_children(),
+    }
+    spreads = interleaved({name: per_call_us(fn, args.number) for name, fn in variants.items()}, args.rounds)
+    ours = spreads["collector.on_complete"]
     print(machine())
-    print(f"per recorded inference (10 series updates), best of {args.repeat} x {args.number} calls")
-    print(f"{'variant':<26}{'us/inference':>14}{'collector / this':>18}")
-    for name, micros in rows:
-        print(f"{name:<26}{micros:>14.2f}{ours / micros:>17.2f}x")
-    print(f"target <= 1.3x bare labels() calls: {'met' if ours / rows[1][1] <= 1.3 else 'missed'}; "
-          f"target < 5 us: {'met' if ours < 5 else 'missed'}; "
-          f"overhead over the pre-bound floor: {ours - rows[2][1]:.2f} us")
+    print(f"before: {before}\nafter:  {load()}")
+    print(f"per recorded inference (10 series updates): {args.rounds} interleaved rounds of {args.number} calls "
+          "per variant, median (min–max)")
+    print(table(("variant", "us/inference", "collector / this"),
+                [(name, s.text(2), ratio(ours, s).text(2, "x")) for name, s in spreads.items()]))
+    bare = ratio(ours, spreads["bare labels() calls"]).median
+    print(f"target <= 1.3x bare labels() calls: {'met' if bare <= 1.3 else 'missed'} (median {bare:.2f}x); "
+          f"target < 5 us: {'met' if ours.median < 5 else 'missed'} (median {ours.median:.2f} us); "
+          f"overhead over the pre-bound floor: {ours.median - spreads['bare pre-bound children'].median:.2f} us")
     return 0
 
 

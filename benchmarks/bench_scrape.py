@@ -3,11 +3,14 @@
 The router's real collector and its real ``/metrics`` ASGI endpoint (``MonitoringApp``) are
 driven in-process (no network), after completed inferences over enough distinct
 model × backend × strategy combinations to reach the target series count.
-Run: ``python -m benchmarks.bench_scrape`` from the repository root.
+Each round scrapes every (series count, format) once, in a rotated order; the table shows the
+median over the rounds with its min–max, and the machine's load before and after.
+Run: ``python -m benchmarks.bench_scrape [--rounds 15]`` from the repository root.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 from typing import Any
@@ -16,7 +19,7 @@ from app_instrumentation.collector import MetricsCollector
 from app_instrumentation.events import InferenceContext, InferenceResult
 from app_instrumentation.exposition import METRICS_PATH, MonitoringApp
 from app_instrumentation.labels import LabelPolicy
-from benchmarks.timing import machine, measure, median_ms, table
+from benchmarks.timing import interleaved, load, machine, seconds, table
 
 TARGETS = (1_000, 10_000)
 
@@ -60,17 +63,26 @@ async def _scrape(app: MonitoringApp, accept: bytes) -> bytes:
     return bytes(body)
 
 
-def main() -> None:
-    rows = []
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved scrapes of every variant")
+    args = parser.parse_args(argv)
+    before = load()
+    variants, sizes = {}, {}
     for target in TARGETS:
         collector, series = populated_collector(target)
         app = MonitoringApp(collector.registry)
         for fmt, accept in (("text 0.0.4", b"text/plain"), ("OpenMetrics", b"application/openmetrics-text")):
-            size = len(asyncio.run(_scrape(app, accept)))
-            times = measure(lambda app=app, accept=accept: asyncio.run(_scrape(app, accept)), repeat=15, warmup=2)
-            rows.append((series, fmt, f"{size / 1024:.0f} KiB", median_ms(times), max(times) * 1000))
+            key = (series, fmt)
+            sizes[key] = len(asyncio.run(_scrape(app, accept)))
+            variants[key] = lambda app=app, accept=accept: seconds(lambda: asyncio.run(_scrape(app, accept)))
+    spreads = interleaved(variants, args.rounds)  # type: ignore[arg-type]
     print(machine())
-    print(table(("series", "format", "body", "scrape ms (median)", "scrape ms (max)"), rows))
+    print(f"before: {before}\nafter:  {load()}")
+    print(f"{args.rounds} interleaved rounds, median (min–max)")
+    print(table(("series", "format", "body", "scrape ms"),
+                [(series, fmt, f"{sizes[(series, fmt)] / 1024:.0f} KiB", spreads[(series, fmt)].scaled(1000).text(1))
+                 for series, fmt in variants]))
 
 
 if __name__ == "__main__":

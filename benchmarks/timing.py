@@ -1,12 +1,20 @@
-"""Shared helpers for the benchmark commands: timing, a plain-text table, the machine line."""
+"""Shared helpers for the benchmark commands: interleaved runs, median (min–max), the machine and its load.
+
+Every benchmark runs its variants in rounds, each round running every variant once in a
+rotated order (``interleaved``), so a burst of load from another job hits all variants
+alike instead of one. It reports the median with the min–max of the rounds and prints the
+load average before and after: the numbers keep their context.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -22,20 +30,60 @@ def machine() -> str:
     return f"machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {model}, Python {platform.python_version()}"
 
 
-def measure(fn: Callable[[], object], repeat: int, warmup: int = 1) -> list[float]:
-    """Wall-clock seconds of ``repeat`` calls after ``warmup`` unmeasured ones."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+def load() -> str:
+    """The load average: above the CPU count, other jobs competed with the benchmark."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min) on {os.cpu_count()} CPUs"
 
 
-def median_ms(times: Sequence[float]) -> float:
-    return statistics.median(times) * 1000
+def seconds(fn: Callable[[], object]) -> float:
+    """Wall-clock seconds of one call."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The values of one variant over the rounds."""
+
+    values: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def scaled(self, factor: float) -> Spread:
+        return Spread(tuple(v * factor for v in self.values))
+
+    def text(self, digits: int = 2, unit: str = "") -> str:
+        """``5.61 (5.35–6.02)``: median, then the fastest and slowest round."""
+        if len(self.values) == 1:
+            return f"{self.values[0]:.{digits}f}{unit}"
+        return f"{self.median:.{digits}f}{unit} ({min(self.values):.{digits}f}–{max(self.values):.{digits}f})"
+
+
+def ratio(numerator: Spread, denominator: Spread) -> Spread:
+    """Round-by-round ratio of two variants measured in the same rounds."""
+    return Spread(tuple(n / d for n, d in zip(numerator.values, denominator.values, strict=True)))
+
+
+def geomean(values: Sequence[float]) -> float:
+    return math.exp(statistics.fmean(math.log(v) for v in values)) if values else float("nan")
+
+
+def interleaved(variants: Mapping[str, Callable[[], float]], rounds: int, warmup: bool = True) -> dict[str, Spread]:
+    """Run each variant once per round, in an order rotated every round; each call returns its measurement."""
+    names = list(variants)
+    if warmup:
+        for name in names:
+            variants[name]()
+    values: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            values[name].append(variants[name]())
+    return {name: Spread(tuple(v)) for name, v in values.items()}
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

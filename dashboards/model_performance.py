@@ -4,10 +4,11 @@ Per-model traffic, latency and error panels read the aggregate recording rules: 
 then reads one series per model instead of every instance's buckets (see the README's
 query benchmark); they cover all instances.
 
-Fixes against the seed: the tokens-per-second quantile keeps ``model`` in its ``sum by``
-(the seed's legend ``{{model}}`` was empty), memory is shown in bytes with a byte unit
-instead of a hand division, the load-time heatmap sums buckets by ``le`` (the seed drew one
-row per model and bucket).
+Fixes against the seed: the tokens-per-second p95 keeps ``model`` in its ``sum by`` (the
+seed's legend ``{{model}}`` was empty; the median is drawn beside it), memory is shown in bytes
+with a byte unit instead of a hand division, the load-time heatmap keeps the seed's per-model
+rows as one heatmap per model (the ``$model`` variable repeats it) instead of mixing every
+model's buckets in one.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ def build() -> g.Dashboard:
                          p.Query(q.rule(r.MODEL_INFERENCE_LATENCY_QUANTILE, quantile="0.95"), "{{model}}"),
                          unit="s", thresholds=INFERENCE_LATENCY_STEPS,
                          description=q.rule_note(r.MODEL_INFERENCE_LATENCY_QUANTILE)),
-            p.timeseries("Median tokens per second by model",
-                         p.Query(q.quantile(0.5, c.TOKENS_PER_SECOND, BY_MODEL), "{{model}}"),
+            p.timeseries("Tokens per second by model, p95 and median",
+                         *(p.Query(q.quantile(x, c.TOKENS_PER_SECOND, BY_MODEL), f"{{{{model}}}} {name}")
+                           for x, name in ((0.95, "p95"), (0.5, "p50"))),
                          unit=p.TOKENS_PER_SECOND,
-                         description="Median over requests of each request's generation speed."),
+                         description="Each request's generation speed: p95 (the seed's view) and median."),
             p.timeseries("Inference error ratio by model",
                          p.Query(q.rule(r.MODEL_INFERENCE_ERROR_RATIO), "{{model}}"),
                          unit=p.RATIO, max_value=1, thresholds=p.steps("green", (0.05, "yellow"), (0.1, "red")),
@@ -54,9 +56,10 @@ def build() -> g.Dashboard:
                          p.Query(q.agg("sum", q.series(c.MODEL_MEMORY), ["model", "format"]),
                                  "{{model}} ({{format}})"),
                          unit="bytes", width=24),
-            p.heatmap("Model load time distribution",
+            p.heatmap("Model load time distribution: $model",
                       q.agg("sum", q.over_window("increase", c.MODEL_LOAD_DURATION, c.MODEL_LOAD_DURATION.bucket),
                             ["le"]),
-                      unit="s"),
+                      unit="s", width=12, repeat_by="model",
+                      description="One heatmap per model (the Model variable repeats it): loads per duration bucket."),
         ],
     )

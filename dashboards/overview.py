@@ -52,7 +52,7 @@ def build() -> g.Dashboard:
                          p.Query(q.sum_rate(c.TOKENS_GENERATED, ["model"]), "{{model}}"),
                          unit=p.TOKENS_PER_SECOND, stacked=True),
             p.timeseries("Cache hit ratio by cache",
-                         p.Query(q.ratio(hits, f"({hits} + {misses})"), "{{cache_type}}"),
+                         p.Query(q.ratio_or_zero(hits, f"({hits} + {misses})"), "{{cache_type}}"),
                          unit=p.RATIO, max_value=1, thresholds=p.steps("red", (0.5, "green"))),
         ],
     )

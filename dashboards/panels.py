@@ -134,10 +134,13 @@ def pie(title: str, query: Query, *, unit: str, description: str = "", width: in
     )
 
 
-def heatmap(title: str, expr: str, *, unit: str, description: str = "", width: int = 24, height: int = 8) -> g.Heatmap:
-    """Bucket counts per interval (``expr`` sums ``increase(..._bucket)`` by le)."""
+def heatmap(title: str, expr: str, *, unit: str, description: str = "", width: int = 24, height: int = 8,
+            repeat_by: str | None = None) -> g.Heatmap:
+    """Bucket counts per interval (``expr`` sums ``increase(..._bucket)`` by le); ``repeat_by`` a
+    dashboard variable: one heatmap per selected value (``expr`` filters by that variable)."""
     return g.Heatmap(
         **_common(title, description, width, height),
+        repeat=g.Repeat("h", repeat_by) if repeat_by else g.Repeat(),
         targets=targets([Query(expr, "{{le}}")], "heatmap"),
         thresholds=NEUTRAL,
         dataFormat="tsbuckets",

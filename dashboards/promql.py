@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from alerts import recording
+from alerts.definitions import ROUTER_JOB
+from alerts.promql import share_or_zero
 from app_instrumentation.catalog import MetricSpec
+from foundation.exporter_metrics import ExporterMetric
 
 #: Grafana's rate window: at least four scrape intervals, follows the zoom level.
 RATE_WINDOW = "$__rate_interval"
@@ -24,9 +27,11 @@ TARGET_FILTERS: tuple[tuple[str, str], ...] = (ENV_FILTER, ("instance", "instanc
 METRIC_FILTERS: tuple[tuple[str, str], ...] = (("model", "model"),)
 
 
-def _matchers(variables: Iterable[tuple[str, str]], equal: Mapping[str, str]) -> str:
+def _matchers(variables: Iterable[tuple[str, str]], equal: Mapping[str, str],
+              regex: Mapping[str, str] | None = None) -> str:
     parts = [f'{label}=~"${var}"' for label, var in variables]
     parts += [f'{k}="{v}"' for k, v in sorted(equal.items())]
+    parts += [f'{k}=~"{v}"' for k, v in sorted((regex or {}).items())]
     return "{" + ", ".join(parts) + "}"
 
 
@@ -37,6 +42,20 @@ def series(spec: MetricSpec, sample: str | None = None, **equal: str) -> str:
         raise ValueError(f"{spec.name} has no label(s) {unknown}")
     variables = [*TARGET_FILTERS, *((label, var) for label, var in METRIC_FILTERS if label in spec.labels)]
     return (sample or spec.name) + _matchers(variables, equal)
+
+
+def exporter(metric: ExporterMetric, regex: Mapping[str, str] | None = None, **equal: str) -> str:
+    """Selector of an exporter's series: filtered by ``env`` only (its ``instance`` is the exporter's)."""
+    unknown = sorted((set(equal) | set(regex or {})) - set(metric.labels))
+    if unknown:
+        raise ValueError(f"{metric.name} has no label(s) {unknown}")
+    return metric.name + _matchers([ENV_FILTER], equal, regex)
+
+
+def of_router_pods(expr: str, on: Iterable[str] = ("namespace", "pod")) -> str:
+    """``expr`` restricted to the router's pods (or their nodes): joined with the router job's targets,
+    which carry ``namespace``/``pod``/``container``/``node``, filtered by the instance variable."""
+    return f"{expr} and on ({', '.join(on)}) up{_matchers(TARGET_FILTERS, {'job': ROUTER_JOB})}"
 
 
 def rule(name: str, variables: Iterable[tuple[str, str]] = (), **equal: str) -> str:
@@ -95,10 +114,15 @@ def ratio(numerator: str, denominator: str) -> str:
     return f"{numerator} / {denominator}"
 
 
+def ratio_or_zero(part: str, whole: str) -> str:
+    """``part / whole`` reading 0 where ``part`` has no series yet (no error so far), NaN when idle."""
+    return share_or_zero(part, whole)
+
+
 def share(spec: MetricSpec, part: dict[str, str], by: Iterable[str] = (), sample: str | None = None) -> str:
-    """Fraction of ``spec``'s rate whose labels equal ``part`` (e.g. status=error)."""
+    """Fraction of ``spec``'s rate whose labels equal ``part`` (e.g. status=error); 0 before the first one."""
     by = tuple(by)
-    return ratio(sum_rate(spec, by, sample, **part), sum_rate(spec, by, sample))
+    return ratio_or_zero(sum_rate(spec, by, sample, **part), sum_rate(spec, by, sample))
 
 
 def scaled(expr: str, factor: float) -> str:

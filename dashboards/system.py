@@ -2,8 +2,12 @@
 
 Fixes against the seed: CPU is a share of one core (``rate(cpu seconds)``; the seed's
 ``* 100`` with a 0..100 axis hid multi-core use), memory uses a byte unit and shows the
-alert thresholds, the seed's ``process_heap_bytes`` (a Node.js metric the Python router does
-not have) is replaced by file descriptors and uptime, errors are summed by type/severity.
+alert thresholds, the seed's heap/GC panels (Node.js metrics) become the Python runtime's
+garbage collector, errors are summed by type/severity.
+
+The last section shows the router pods as Kubernetes sees them (kube-state-metrics joined to
+the router job's pod targets) and the nodes (node-exporter): empty for a router outside
+Kubernetes and on the local stack, which run neither exporter.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dashboards import panels as p
 from dashboards import promql as q
 from dashboards import uids
 from dashboards.base import dashboard
+from foundation import exporter_metrics as x
 
 GIB = 1024**3
 #: The seed's HighMemoryUsage / CriticalMemoryUsage levels (3 GiB / 7 GiB).
@@ -22,6 +27,50 @@ MEMORY_STEPS = p.steps("green", (3 * GIB, "yellow"), (7 * GIB, "red"))
 #: The seed's HighQueueSize / CriticalQueueSize levels.
 QUEUE_STEPS = p.steps("green", (100, "yellow"), (500, "red"))
 BY_INSTANCE = ["instance"]
+BY_CONTAINER = ["namespace", "pod", "container"]
+#: Share of a limit: the RouterCPUThrottling alert's 90 %.
+LIMIT_STEPS = p.steps("green", (0.75, "yellow"), (0.9, "red"))
+
+
+def _share_of_limit(used: str, resource: str) -> str:
+    limit = q.agg("sum", q.exporter(x.CONTAINER_RESOURCE_LIMITS, resource=resource), BY_CONTAINER)
+    return f"{used} / on ({', '.join(BY_CONTAINER)}) {limit}"
+
+
+def _kubernetes() -> list:
+    restarts = q.agg("sum", f"increase({q.exporter(x.CONTAINER_RESTARTS)}[{q.RATE_WINDOW}])", ["namespace", "pod"])
+    reasons = q.of_router_pods(q.exporter(x.CONTAINER_LAST_TERMINATED_REASON))
+    pressure = q.of_router_pods(
+        q.agg("max", q.exporter(x.NODE_CONDITION, {"condition": "|".join(x.PRESSURE_CONDITIONS)}, status="true"),
+              ["node", "condition"]), on=["node"])
+    root = {"mountpoint": "/"}
+    return [
+        p.row("Router pods in Kubernetes (kube-state-metrics) and nodes (node-exporter)"),
+        p.timeseries("Router container restarts", p.Query(q.of_router_pods(restarts), "{{pod}}"), unit="short",
+                     stacked=True, description="Restarts per interval, by router pod (RouterPodRestarting)."),
+        p.timeseries("Router containers by last termination reason",
+                     p.Query(q.agg("sum", reasons, ["reason"]), "{{reason}}"), unit="short", stacked=True,
+                     description="OOMKilled: the container exceeded its memory limit (RouterOOMKilled)."),
+        p.timeseries("Router CPU use as a share of its limit",
+                     p.Query(_share_of_limit(q.sum_rate(c.PROCESS_CPU, BY_CONTAINER), "cpu"), "{{pod}}"),
+                     unit=p.RATIO, thresholds=LIMIT_STEPS,
+                     description="Near 100 % the kernel throttles the router (RouterCPUThrottling)."),
+        p.timeseries("Router memory use as a share of its limit",
+                     p.Query(_share_of_limit(q.agg("sum", q.series(c.PROCESS_RESIDENT_MEMORY), BY_CONTAINER),
+                                             "memory"), "{{pod}}"),
+                     unit=p.RATIO, thresholds=LIMIT_STEPS, description="At 100 % the kernel OOM-kills the router."),
+        p.timeseries("Pressure on the router's nodes", p.Query(pressure, "{{node}} {{condition}}"), unit="short",
+                     description="1 while a node running router pods reports the condition (RouterNodePressure)."),
+        p.timeseries("Node memory available (all nodes)",
+                     p.Query(f"{q.exporter(x.NODE_MEMORY_AVAILABLE)} / {q.exporter(x.NODE_MEMORY_TOTAL)}",
+                             "{{instance}}"),
+                     unit=p.RATIO, max_value=1, thresholds=p.steps("red", (0.1, "yellow"), (0.2, "green"))),
+        p.timeseries("Node root filesystem free (all nodes)",
+                     p.Query(f"{q.exporter(x.NODE_FILESYSTEM_AVAILABLE, **root)} / "
+                             f"{q.exporter(x.NODE_FILESYSTEM_SIZE, **root)}", "{{instance}}"),
+                     unit=p.RATIO, max_value=1, thresholds=p.steps("red", (0.1, "yellow"), (0.2, "green")),
+                     width=24),
+    ]
 
 
 def build() -> g.Dashboard:
@@ -69,5 +118,18 @@ def build() -> g.Dashboard:
                 unit="ops", width=24,
                 description="Non-zero means metrics or logs are incomplete: fix before trusting other panels.",
             ),
+            p.timeseries("Python GC collections by generation",
+                         p.Query(q.sum_rate(c.PYTHON_GC_COLLECTIONS, ["instance", "generation"]),
+                                 "{{instance}} gen {{generation}}"),
+                         p.Query(q.sum_rate(c.PYTHON_GC_OBJECTS_UNCOLLECTABLE, ["instance"]),
+                                 "{{instance}} uncollectable objects"),
+                         unit="ops", description="Runs of the garbage collector per second; uncollectable "
+                         "objects above 0 mean reference cycles with finalizers that leak."),
+            p.timeseries("Time paused in Python GC",
+                         p.Query(q.sum_rate(c.PYTHON_GC_PAUSE, BY_INSTANCE), "{{instance}}"),
+                         unit=p.RATIO, thresholds=p.steps("green", (0.05, "yellow"), (0.1, "red")),
+                         description="Share of wall time the process spends in garbage collection (the event "
+                         "loop serves nothing meanwhile); the seed's GC duration panel."),
+            *_kubernetes(),
         ],
     )

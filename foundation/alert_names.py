@@ -29,6 +29,15 @@ HIGH_COST_BURN = "HighCostBurn"
 INSTRUMENTATION_ERRORS = "InstrumentationErrors"
 METRIC_SERIES_OVERFLOW = "MetricSeriesOverflow"
 LOG_EVENTS_DROPPED = "LogEventsDropped"
+ROUTER_INSTANCES_DOWN = "RouterInstancesDown"
+ROUTER_STALLED = "RouterStalled"
+HIGH_CLIENT_ERROR_RATE = "HighClientErrorRate"
+
+# Router pods as Kubernetes sees them (kube-state-metrics).
+ROUTER_POD_RESTARTING = "RouterPodRestarting"
+ROUTER_OOM_KILLED = "RouterOOMKilled"
+ROUTER_CPU_THROTTLING = "RouterCPUThrottling"
+ROUTER_NODE_PRESSURE = "RouterNodePressure"
 
 #: Always firing: Alertmanager routes it to the dead man's switch receiver.
 WATCHDOG = "Watchdog"
@@ -40,7 +49,11 @@ SEED_ALERTS: tuple[str, ...] = (
 )
 SIGNAL_ALERTS: tuple[str, ...] = (
     BACKEND_DOWN, BACKEND_COOLING_DOWN, HIGH_FALLBACK_RATE, BACKEND_RATE_LIMITED, HIGH_COST_BURN,
-    INSTRUMENTATION_ERRORS, METRIC_SERIES_OVERFLOW, LOG_EVENTS_DROPPED,
+    INSTRUMENTATION_ERRORS, METRIC_SERIES_OVERFLOW, LOG_EVENTS_DROPPED, ROUTER_INSTANCES_DOWN, ROUTER_STALLED,
+    HIGH_CLIENT_ERROR_RATE,
 )
-#: Threshold alerts: their ``threshold`` and ``for`` may be overridden per environment.
-THRESHOLD_ALERTS: tuple[str, ...] = (*SEED_ALERTS, *SIGNAL_ALERTS)
+KUBERNETES_ALERTS: tuple[str, ...] = (
+    ROUTER_POD_RESTARTING, ROUTER_OOM_KILLED, ROUTER_CPU_THROTTLING, ROUTER_NODE_PRESSURE,
+)
+#: Threshold alerts: their ``threshold``, ``floor`` and ``for`` may be overridden per environment.
+THRESHOLD_ALERTS: tuple[str, ...] = (*SEED_ALERTS, *SIGNAL_ALERTS, *KUBERNETES_ALERTS)

@@ -14,10 +14,13 @@ import promql_parser
 import yaml
 
 from app_instrumentation.catalog import SAMPLE_NAMES
+from foundation.exporter_metrics import NAMES as EXPORTER_NAMES
 
-#: Series that exist without our router: Prometheus itself, exporters, Alertmanager.
-EXTERNAL_NAMES = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds", "scrape_samples_scraped"})
-EXTERNAL_PREFIXES = ("node_", "kube_", "prometheus_", "alertmanager_", "container_", "process_", "go_")
+#: Series that exist without our router: Prometheus itself, the exporters' series the rules and
+#: panels read (declared in ``foundation.exporter_metrics``, so a typo there is caught), Alertmanager.
+EXTERNAL_NAMES = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds", "scrape_samples_scraped",
+                            *EXPORTER_NAMES})
+EXTERNAL_PREFIXES = ("prometheus_", "alertmanager_", "container_", "process_", "go_")
 
 _CHILDREN = ("expr", "lhs", "rhs", "param", "vector_selector", "args")
 

@@ -6,6 +6,8 @@ and reports what it said. A missing binary is a clear error naming the Debian pa
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +33,8 @@ class CheckResult:
     name: str
     ok: bool
     output: str
+    #: Passed, but with something to fix before production (shown as "warn").
+    warning: bool = False
 
     def raise_for_failure(self) -> None:
         if not self.ok:
@@ -65,6 +69,17 @@ def promtool_check_config(path: Path) -> CheckResult:
     return run_tool("promtool check config", ["promtool", "check", "config", str(path)])
 
 
+def promtool_service_discovery(config: Path, job: str, timeout: str = "1s") -> list[dict[str, dict[str, str]]]:
+    """``promtool check service-discovery``: each discovered target's labels before (``discoveredLabels``)
+    and after relabelling (``labels``, empty when a rule dropped it), as Prometheus computes them."""
+    result = run_tool("promtool check service-discovery",
+                      ["promtool", "check", "service-discovery", f"--timeout={timeout}", str(config), job])
+    if not result.ok:
+        raise AssertionError(f"{result.name} failed:\n{result.output}")
+    text = result.output  # the JSON report, with promtool's log lines around it
+    return list(json.JSONDecoder().raw_decode(text, text.index("["))[0])
+
+
 def promtool_check_metrics(exposition: str) -> CheckResult:
     """promtool exits 0 on lint warnings too; any output line is treated as a failure."""
     result = run_tool("promtool check metrics", ["promtool", "check", "metrics"], stdin=exposition)
@@ -91,3 +106,66 @@ def kubernetes_validate(paths: Sequence[Path], kubernetes_version: str) -> Check
         "--kubernetes-version", kubernetes_version, *map(str, paths),
     ]
     return run_tool("kubernetes-validate --strict", argv, timeout=600)
+
+
+#: checkov, the Kubernetes manifest scanner of the CI gate, lives in its own virtual environment
+#: (installed into the project's it would downgrade ``packaging``); ``scripts/install`` creates it.
+CHECKOV_VERSION = "3.3.30"
+
+
+def checkov_venv() -> Path:
+    """``$LLMMON_TOOLS_DIR`` or the user's cache dir, one folder per checkov version."""
+    root = os.environ.get("LLMMON_TOOLS_DIR") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llm-router-monitoring")
+    return Path(root) / f"checkov-{CHECKOV_VERSION}"
+
+
+def checkov_binary() -> str:
+    path = checkov_venv() / "bin" / "checkov"
+    if not path.is_file():
+        raise MissingTool(f"checkov {CHECKOV_VERSION} not found at {path}; run scripts/install "
+                          "(it creates that virtual environment)")
+    return str(path)
+
+
+@dataclass(frozen=True)
+class CheckovFinding:
+    check_id: str
+    resource: str
+    file: str
+    #: The skip annotation's reason (skipped checks only).
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckovReport:
+    passed: int
+    failed: list[CheckovFinding]
+    skipped: list[CheckovFinding]
+    output: str
+
+    def result(self) -> CheckResult:
+        lines = [f"passed {self.passed}, failed {len(self.failed)}, skipped {len(self.skipped)} (annotated)"]
+        lines += [f"FAILED {f.check_id} {f.resource} ({f.file})" for f in self.failed]
+        return CheckResult(f"checkov {CHECKOV_VERSION} (kubernetes)", not self.failed and self.passed > 0, "\n".join(lines))
+
+
+def checkov_scan(directory: Path) -> CheckovReport:
+    """``checkov -d DIR --framework kubernetes``; skips only from the objects' own annotations."""
+    argv = [checkov_binary(), "-d", str(directory), "--framework", "kubernetes", "--output", "json",
+            "--skip-download"]  # no platform API: check ids and annotations only
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    try:
+        data = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(f"checkov printed no JSON (exit {proc.returncode}): {proc.stderr[-2000:]}") from exc
+    reports = data if isinstance(data, list) else [data]
+    passed, failed, skipped = 0, [], []
+    for report in reports:
+        results = report.get("results") or {}
+        passed += len(results.get("passed_checks") or [])
+        failed += [CheckovFinding(r["check_id"], r["resource"], r["file_path"]) for r in results.get("failed_checks") or []]
+        skipped += [CheckovFinding(r["check_id"], r["resource"], r["file_path"],
+                                   (r.get("check_result") or {}).get("suppress_comment"))
+                    for r in results.get("skipped_checks") or []]
+    return CheckovReport(passed, failed, skipped, proc.stderr.strip())

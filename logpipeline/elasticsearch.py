@@ -2,17 +2,21 @@
 
 The stack applies them before Logstash starts (``API_REQUESTS``); Logstash then bootstraps
 the first index behind the write alias. Mappings come from ``logs_fields``: the same
-objects the logger writes with, so a field's type cannot differ between code and index.
+objects the logger writes with, so a field's type cannot differ between code and index; ECS
+fields carry the vendored ECS release's ``ignore_above`` and multi-fields as well.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app_instrumentation.logs_fields import FIELDS, Field
+from app_instrumentation.logs_fields import ECS_VERSION, FIELDS, Field
 from foundation.settings import Settings
+from foundation.standards import ecs_reference
 
 ILM_POLICY_PATH = "elasticsearch/ilm-policy.json"
+#: ECS's ``ignore_above`` for keywords, used for our own keyword fields too.
+KEYWORD_IGNORE_ABOVE = 1024
 INDEX_TEMPLATE_PATH = "elasticsearch/index-template.json"
 
 
@@ -49,12 +53,21 @@ def ilm_policy(settings: Settings) -> dict[str, Any]:
 
 
 def _mapping(field: Field) -> dict[str, Any]:
+    """ECS fields as the vendored ECS release maps them (type, ``ignore_above``, multi-fields);
+    the router's own ``llm_router.*`` fields by their declared type."""
     if field.type == "object":
-        # labels.*: ECS says keyword values.
+        # labels.*: ECS says keyword values (the strings_as_keyword dynamic template).
         return {"type": "object", "dynamic": True}
-    if field.type == "wildcard":
-        return {"type": "wildcard", "fields": {"text": {"type": "match_only_text"}}}
-    return {"type": field.type}
+    mapping: dict[str, Any] = {"type": field.type}
+    reference = None if field.custom else ecs_reference().fields.get(field.path)
+    if reference is not None and reference.type == field.type:
+        if reference.ignore_above:
+            mapping["ignore_above"] = reference.ignore_above
+        if reference.multi_fields:
+            mapping["fields"] = {name: {"type": type_} for name, type_ in reference.multi_fields}
+    elif field.type == "keyword":
+        mapping["ignore_above"] = KEYWORD_IGNORE_ABOVE
+    return mapping
 
 
 def properties(fields: tuple[Field, ...] = FIELDS) -> dict[str, Any]:
@@ -74,7 +87,7 @@ def index_template(settings: Settings) -> dict[str, Any]:
     return {
         "index_patterns": [f"{alias}-*"],
         "priority": 200,
-        "_meta": {"managed_by": "llm-router-monitoring", "env": settings.env},
+        "_meta": {"managed_by": "llm-router-monitoring", "env": settings.env, "ecs_version": ECS_VERSION},
         "template": {
             "settings": {
                 "index.lifecycle.name": alias,

@@ -13,6 +13,14 @@ from foundation.settings import Settings
 from logpipeline.logstash import SERVICE_TAG
 
 CONTAINER_LOG_DIR = "/var/log/containers/"
+#: Filebeat's client certificate, key and the internal CA (mutual TLS to Logstash).
+TLS_DIR = "/etc/filebeat/tls"
+
+
+def logstash_hosts(settings: Settings) -> list[str]:
+    """The configured hosts, else the stack's Logstash Service in the monitoring namespace."""
+    own = f"logstash.{settings.cluster.namespace}.svc:{settings.logging.beats_port}"
+    return list(settings.logging.logstash_hosts) or [own]
 
 
 def filebeat_config(settings: Settings) -> dict[str, Any]:
@@ -33,6 +41,8 @@ def filebeat_config(settings: Settings) -> dict[str, Any]:
                             "fields": ["message"],
                             "target": "",
                             "overwrite_keys": True,
+                            # ecs-logging's "log.level"/"ecs.version" dotted keys -> nested objects
+                            "expand_keys": True,
                             "add_error_key": True,
                             "when": {"regexp": {"message": "^\\{"}},
                         }
@@ -46,7 +56,16 @@ def filebeat_config(settings: Settings) -> dict[str, Any]:
                 ],
             }
         ],
-        "output.logstash": {"hosts": list(settings.logging.logstash_hosts)},
+        # Mutual TLS: Filebeat checks Logstash's certificate and host name against the internal CA
+        # and presents its own certificate, which Logstash requires.
+        "output.logstash": {
+            "hosts": logstash_hosts(settings),
+            "ssl.enabled": True,
+            "ssl.verification_mode": "full",
+            "ssl.certificate_authorities": [f"{TLS_DIR}/ca.crt"],
+            "ssl.certificate": f"{TLS_DIR}/tls.crt",
+            "ssl.key": f"{TLS_DIR}/tls.key",
+        },
         "logging.level": "info",
         "logging.to_stderr": True,
         "logging.json": True,

@@ -48,9 +48,13 @@ def upstream_artifacts(settings: Settings) -> dict[str, str]:
 
 
 def namespace_service(settings: Settings) -> Service:
+    """The monitoring namespace (restricted Pod Security) and the node agents' one (privileged)."""
     version = image_version(settings.cluster.images["prometheus"])
-    ns = settings.cluster.namespace
-    return Service("Namespace", [net.namespace_object(ns, version), *net.namespace_baseline(ns, version)])
+    c = settings.cluster
+    return Service("Namespace", [
+        net.namespace_object(c.namespace, version, net.RESTRICTED), *net.namespace_baseline(c.namespace, version),
+        net.namespace_object(c.node_namespace, version, net.PRIVILEGED), *net.namespace_baseline(c.node_namespace, version),
+    ])
 
 
 def builders(settings: Settings) -> tuple[Callable[[Context], Service], ...]:

@@ -44,14 +44,29 @@ def resource_args(obj: Obj) -> dict[str, Any]:
     return {_snake(key): value for key, value in obj.items() if key not in ("apiVersion", "kind")}
 
 
-def create(obj: Obj, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+def logical_names(objects: list[Obj]) -> list[str]:
+    """Pulumi resource names, unique per kind: metadata.name, namespace-prefixed for a repeat.
+
+    The namespace baseline (default-deny, DNS) exists in both namespaces under one component;
+    the first occurrence keeps the bare name so existing resources keep their URNs.
+    """
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for obj in objects:
+        key = (obj["kind"], obj["metadata"]["name"])
+        out.append(f"{obj['metadata'].get('namespace')}-{key[1]}" if key in seen else key[1])
+        seen.add(key)
+    return out
+
+
+def create(obj: Obj, opts: pulumi.ResourceOptions, name: str | None = None) -> pulumi.CustomResource:
     cls = KINDS.get((obj["apiVersion"], obj["kind"]))
     if cls is None:
         raise ValueError(f"no pulumi_kubernetes class for {obj['apiVersion']} {obj['kind']}")
     timeout = SLOW_KINDS.get(obj["kind"])
     if timeout:
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
-    return cls(obj["metadata"]["name"], **resource_args(obj), opts=opts)
+    return cls(name or obj["metadata"]["name"], **resource_args(obj), opts=opts)
 
 
 class MonitoringService(pulumi.ComponentResource):
@@ -61,5 +76,6 @@ class MonitoringService(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}:{service.component}", service.component, None, opts)
         self.component = service.component
         child = pulumi.ResourceOptions(parent=self)
-        self.resources = [create(obj, child) for obj in service.objects]
+        names = logical_names(service.objects)
+        self.resources = [create(obj, child, name) for obj, name in zip(service.objects, names, strict=True)]
         self.register_outputs({"objects": len(self.resources)})

@@ -25,6 +25,7 @@ STATIC_SECRETS: dict[str, str] = {
     "kibanaEncryptionKey": "Kibana session/saved-object encryption key, >= 32 characters, shared by all replicas",
     "logstashWriterPassword": "Elasticsearch user 'logstash_writer' (Logstash output, write-only to log indices)",
     "jaegerPassword": "Elasticsearch user 'jaeger' (trace storage, jaeger-* indices only)",
+    "jaegerReaderPassword": "Elasticsearch user 'jaeger_reader' (jaeger-query: search jaeger-* indices only)",
     "grafanaReaderPassword": "Elasticsearch user 'grafana_reader' (read-only log indices, Grafana datasource)",
 }
 #: Secrets that only some Grafana modes need (``required_secret_keys`` decides).

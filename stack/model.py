@@ -30,8 +30,14 @@ class Context:
     def namespace(self) -> str:
         return self.settings.cluster.namespace
 
-    def app(self, name: str, component: str, image_key: str) -> App:
-        return App(name, component, self.cluster.images[image_key], self.namespace)
+    @property
+    def node_namespace(self) -> str:
+        return self.settings.cluster.node_namespace
+
+    def app(self, name: str, component: str, image_key: str, node_agent: bool = False) -> App:
+        """A workload's identity; node agents (host access) live in the privileged node namespace."""
+        namespace = self.node_namespace if node_agent else self.namespace
+        return App(name, component, self.cluster.images[image_key], namespace)
 
     def workload(self, key: str) -> Workload:
         return self.cluster.workloads[key]

@@ -1,4 +1,7 @@
-"""NetworkPolicies: deny everything in the namespace, then allow each service's real flows."""
+"""NetworkPolicies: deny everything in each namespace, then allow each service's real flows.
+
+``stack/flows.py`` is the table of who may reach what; tests check every rendered policy against it.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +17,19 @@ API_PORTS = (Port("https", 443), Port("apiserver", 6443))
 
 @dataclass(frozen=True)
 class Peer:
-    """Exactly one of: a service of ours (by app name), a whole namespace, or a CIDR."""
+    """A service of ours (by app name; in another namespace when both are set), a whole namespace, or a CIDR."""
 
     app: str | None = None
     namespace: str | None = None
     cidr: str | None = None
 
     def build(self) -> Obj:
-        if self.app:
-            return {"podSelector": {"matchLabels": selector(self.app)}}
+        out: Obj = {}
         if self.namespace:
-            return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": self.namespace}}}
-        return {"ipBlock": {"cidr": self.cidr or ANYWHERE}}
+            out["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": self.namespace}}
+        if self.app:
+            out["podSelector"] = {"matchLabels": selector(self.app)}
+        return out or {"ipBlock": {"cidr": self.cidr or ANYWHERE}}
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,11 @@ class Flow:
         return rule
 
 
+def ingress_controller(app: App, hosts: dict[str, str], namespace: str) -> list[Peer]:
+    """The ingress controller's namespace, only for a service that has an Ingress."""
+    return [Peer(namespace=namespace)] if app.name in hosts else []
+
+
 def apps(*names: str) -> list[Peer]:
     return [Peer(app=n) for n in names]
 
@@ -50,6 +59,8 @@ def anywhere() -> list[Peer]:
 
 def allow(app: App, ingress: Sequence[Flow] = (), egress: Sequence[Flow] = ()) -> Obj:
     spec: Obj = {"podSelector": {"matchLabels": app.selector}, "policyTypes": ["Ingress", "Egress"]}
+    # A rule with an empty peer list would allow every source: flows without peers are dropped.
+    ingress, egress = [f for f in ingress if f.peers], [f for f in egress if f.peers]
     if ingress:
         spec["ingress"] = [f.build("ingress") for f in ingress]
     if egress:
@@ -79,12 +90,13 @@ def namespace_baseline(namespace: str, version: str) -> list[Obj]:
     return [deny, dns]
 
 
-def namespace_object(namespace: str, version: str) -> Obj:
-    # Pod Security Admission: restricted everywhere except where a DaemonSet needs host access.
-    lbls = {
-        **labels(PART_OF, "namespace", version),
-        "pod-security.kubernetes.io/enforce": "privileged",
-        "pod-security.kubernetes.io/warn": "restricted",
-        "pod-security.kubernetes.io/audit": "restricted",
-    }
+#: Pod Security Admission label -> level, per kind of namespace.
+RESTRICTED = {"enforce": "restricted", "warn": "restricted", "audit": "restricted"}
+#: Host network, host PID and hostPath for node agents; the audit log still names each pod that needs it.
+PRIVILEGED = {"enforce": "privileged", "audit": "baseline"}
+
+
+def namespace_object(namespace: str, version: str, levels: dict[str, str]) -> Obj:
+    lbls = {**labels(PART_OF, "namespace", version),
+            **{f"pod-security.kubernetes.io/{mode}": level for mode, level in levels.items()}}
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(namespace, None, lbls)}

@@ -23,6 +23,9 @@ PART_OF = "llm-router-monitoring"
 CHECKSUM_ANNOTATION = "checksum/config"
 #: Annotation documenting why a workload needs an exception to a hardening policy.
 EXCEPTION_ANNOTATION = "llm-router-monitoring/policy-exception"
+#: checkov reads ``checkov.io/skip<N>: <CHECK_ID>=<reason>`` from an object's own annotations.
+SCANNER_SKIP_PREFIX = "checkov.io/skip"
+IMAGE_DIGEST_CHECK = "CKV_K8S_43"
 DEFAULT_UID = 65534  # nobody
 #: Short-lived helpers (setup Jobs, config-copy init containers) only run curl/cp.
 HELPER_RESOURCES = Resources("50m", "64Mi", "500m", "256Mi")
@@ -46,6 +49,20 @@ def selector(name: str) -> dict[str, str]:
 
 def image_version(image: str) -> str:
     return image.rpartition("@")[0].rpartition(":")[2] if "@" in image else image.rpartition(":")[2]
+
+
+def pinned_by_digest(image: str) -> bool:
+    return "@sha256:" in image
+
+
+def scanner_skips(reasons: Mapping[str, str]) -> dict[str, str]:
+    """checkov skip annotations, one per check id, each with the reason it does not apply."""
+    out = {}
+    for i, (check, reason) in enumerate(sorted(reasons.items()), start=1):
+        if not reason.strip() or "=" in reason:
+            raise ValueError(f"skip of {check} needs a reason without '=' (checkov splits on it): {reason!r}")
+        out[f"{SCANNER_SKIP_PREFIX}{i}"] = f"{check}={reason}"
+    return out
 
 
 def meta(name: str, namespace: str | None, lbls: Mapping[str, str], annotations: Mapping[str, str] | None = None) -> Obj:
@@ -170,7 +187,9 @@ class Container:
 
     def build(self) -> Obj:
         c: Obj = {
-            "name": self.name, "image": self.image, "imagePullPolicy": "IfNotPresent",
+            # A digest cannot move: the node's copy is the image. A tag can: check it on every start.
+            "name": self.name, "image": self.image,
+            "imagePullPolicy": "IfNotPresent" if pinned_by_digest(self.image) else "Always",
             "resources": self.resources.to_k8s(),
             "securityContext": security_context(self.read_only, self.run_as_user),
         }
@@ -233,6 +252,21 @@ class PodSpec:
     #: Hash of the config the pods read (ConfigMap contents).
     config_checksum: str | None = None
     annotations: Mapping[str, str] = field(default_factory=dict)
+    #: checkov check id -> why it does not apply to this workload (annotated on the workload).
+    skips: Mapping[str, str] = field(default_factory=dict)
+
+    def images(self) -> list[str]:
+        return [c.image for c in self.containers] + [c["image"] for c in self.init_containers]
+
+    def workload_annotations(self) -> dict[str, str]:
+        """The scanner skips, plus the digest check for images pinned by tag only."""
+        reasons = dict(self.skips)
+        tags = sorted({image_version(i) for i in self.images() if not pinned_by_digest(i)})
+        if tags:
+            reasons[IMAGE_DIGEST_CHECK] = (
+                f"pinned by tag ({', '.join(tags)}) and pulled Always; "
+                "an env pins digests with cluster.images.<key>: <repo>:<tag>@sha256:<digest>")
+        return scanner_skips(reasons)
 
     def template(self, app: App) -> Obj:
         security: Obj = {"seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": self.run_as_non_root}
@@ -269,7 +303,7 @@ def pvc_template(name: str, size: str, storage_class: str | None) -> Obj:
 
 def deployment(app: App, replicas: int, pod: PodSpec) -> Obj:
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": app.meta(),
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": app.meta(annotations=pod.workload_annotations()),
         "spec": {
             "replicas": replicas, "revisionHistoryLimit": 5,
             "selector": {"matchLabels": app.selector}, "template": pod.template(app),
@@ -284,12 +318,13 @@ def stateful_set(app: App, replicas: int, pod: PodSpec, service_name: str, claim
     }
     if claims:
         spec["volumeClaimTemplates"] = list(claims)
-    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": app.meta(), "spec": spec}
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": app.meta(annotations=pod.workload_annotations()),
+            "spec": spec}
 
 
 def daemon_set(app: App, pod: PodSpec) -> Obj:
     return {
-        "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": app.meta(),
+        "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": app.meta(annotations=pod.workload_annotations()),
         "spec": {
             "selector": {"matchLabels": app.selector}, "template": pod.template(app),
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
@@ -297,7 +332,8 @@ def daemon_set(app: App, pod: PodSpec) -> Obj:
     }
 
 
-def setup_job(app: App, container: Container, volumes: Sequence[Obj], config: Any, fs_group: int) -> Obj:
+def setup_job(app: App, container: Container, volumes: Sequence[Obj], config: Any, fs_group: int,
+              skips: Mapping[str, str] | None = None) -> Obj:
     """A one-shot helper Job (API calls after a service starts) retried until it succeeds.
 
     Jobs are immutable: the name carries a hash of what the Job applies, so changed
@@ -305,9 +341,10 @@ def setup_job(app: App, container: Container, volumes: Sequence[Obj], config: An
     """
     digest = checksum(config)
     pod = PodSpec(containers=[container], volumes=volumes, fs_group=fs_group, config_checksum=digest,
-                  extra={"restartPolicy": "OnFailure"})
+                  extra={"restartPolicy": "OnFailure"}, skips=skips or {})
     return {
-        "apiVersion": "batch/v1", "kind": "Job", "metadata": app.meta(f"{app.name}-{digest[:10]}"),
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": app.meta(f"{app.name}-{digest[:10]}", annotations=pod.workload_annotations()),
         "spec": {"backoffLimit": 20, "template": pod.template(app)},
     }
 
@@ -339,7 +376,7 @@ def cluster_role_binding(app: App) -> Obj:
 
 
 def rbac(app: App, rules: Sequence[Obj]) -> list[Obj]:
-    """ServiceAccount + read-only ClusterRole + binding (discovery, metadata enrichment)."""
+    """ServiceAccount + ClusterRole + binding (discovery, metadata enrichment, token reviews)."""
     return [service_account(app), cluster_role(app, rules), cluster_role_binding(app)]
 
 
@@ -367,9 +404,14 @@ def ingress(app: App, service_name: str, port: str, host: str, class_name: str |
         spec["ingressClassName"] = class_name
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": app.meta(annotations=annotations), "spec": spec}
 
-def spread(app: App) -> Obj:
-    """Prefer replicas on different nodes so one node failure keeps a replica alive."""
-    return {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
-        "weight": 100,
-        "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": app.selector}},
-    }]}}
+
+def spread(app: App, required: bool = False) -> Obj:
+    """Replicas on different nodes so one node failure keeps a replica alive.
+
+    Preferred by default (small clusters still schedule everything); required where losing
+    two replicas to one node is worse than a pod left Pending (Elasticsearch masters in prod).
+    """
+    term: Obj = {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": app.selector}}
+    if required:
+        return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
+    return {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term}]}}

@@ -1,9 +1,10 @@
 """CrossGuard policies for the stack (``pulumi up --policy-pack policy/``), tested in-process.
 
 Resource policies see one resource's inputs (camelCase wire names); stack policies see all
-of them (a PDB per workload, a default-deny NetworkPolicy per namespace). Documented
-exceptions carry the ``EXCEPTION_ANNOTATION`` on the pod template (root for Filebeat,
-host access for node-exporter, a writable root filesystem for Elasticsearch).
+of them (a PDB per workload, a default-deny NetworkPolicy per namespace, Pod Security levels).
+Documented exceptions carry the ``EXCEPTION_ANNOTATION`` on the pod template (root for
+Filebeat, host access for node-exporter, the sysctl init container), and such pods may only
+run in a namespace that enforces the ``privileged`` Pod Security level, which may hold nothing else.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from foundation.walk import strings
 from stack.objects import EXCEPTION_ANNOTATION
 
 K8S = "kubernetes:"
@@ -114,17 +116,6 @@ def check_hardening(where: str, template: Mapping[str, Any], report: ReportViola
             report(f"{where}: container {name} has a writable root filesystem without a documented exception", None)
 
 
-def _strings(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            yield from _strings(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            yield from _strings(item, f"{path}[{i}]")
-    elif isinstance(node, str):
-        yield path, node
-
-
 def no_plain_secrets(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Credentials only in Secrets: no literal credential env vars, no known secret value anywhere else.
 
@@ -142,9 +133,59 @@ def no_plain_secrets(args: ResourceValidationArgs, report: ReportViolation) -> N
         return  # the one place secret values belong
     forbidden = [v for v in ((args.get_config() or {}).get("forbiddenValues") or []) if v]
     secret_fields = GRAFANA_SECRET_FIELDS.get(args.resource_type, frozenset())
-    for path, text in _strings(args.props):
+    for path, text in strings(args.props):
         if path.split(".")[0].split("[")[0] not in secret_fields and any(value in text for value in forbidden):
             report(f"{kind} {args.name}: {path} contains a secret value in plain text", None)
+
+
+OPEN_CIDRS = {"0.0.0.0/0", "::/0"}
+
+
+def no_open_ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """No NetworkPolicy ingress rule admits every source (an ipBlock of 0.0.0.0/0, or no peers at all)."""
+    if _kind(args.resource_type) != "networking.k8s.io/v1:NetworkPolicy":
+        return
+    for i, rule in enumerate((args.props.get("spec") or {}).get("ingress") or []):
+        peers = rule.get("from") or []
+        if not peers:
+            report(f"NetworkPolicy {args.name}: ingress rule {i} has no 'from': it admits every source", None)
+        for peer in peers:
+            cidr = (peer.get("ipBlock") or {}).get("cidr")
+            if cidr in OPEN_CIDRS:
+                report(f"NetworkPolicy {args.name}: ingress rule {i} admits {cidr}", None)
+
+
+def host_access(template: Mapping[str, Any]) -> list[str]:
+    """What a pod needs beyond the baseline Pod Security level (empty: nothing)."""
+    spec = template.get("spec") or {}
+    needs = [f for f in ("hostNetwork", "hostPID", "hostIPC") if spec.get(f)]
+    needs += [f"hostPath volume {v.get('name')}" for v in spec.get("volumes") or [] if v.get("hostPath")]
+    for c in _containers(template):
+        ctx = c.get("securityContext") or {}
+        if ctx.get("privileged"):
+            needs.append(f"privileged container {c.get('name')}")
+        if ctx.get("runAsUser") == 0:
+            needs.append(f"root container {c.get('name')}")
+    return needs
+
+
+def pod_security_levels(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every namespace enforces a Pod Security level; host access only where it is ``privileged``,
+    and a ``privileged`` namespace holds only pods that need it (the rest enforce baseline or better)."""
+    levels = {_meta(r, "name"): (_meta(r, "labels") or {}).get("pod-security.kubernetes.io/enforce")
+              for _, r in _of_kind(args, {"core/v1:Namespace"})}
+    for ns, level in sorted(levels.items()):
+        if level not in ("privileged", "baseline", "restricted"):
+            report(f"namespace {ns}: no pod-security.kubernetes.io/enforce level", None)
+    for kind, r in _of_kind(args, WORKLOADS | BATCH):
+        ns, template = _meta(r, "namespace"), pod_template(kind, r.props)
+        needs = host_access(template or {})
+        if ns not in levels:
+            continue
+        if needs and levels[ns] != "privileged":
+            report(f"{kind} {r.name}: needs {', '.join(needs)} but namespace {ns} enforces {levels[ns]}", None)
+        if not needs and levels[ns] == "privileged":
+            report(f"{kind} {r.name}: needs no host access but runs in privileged namespace {ns}", None)
 
 
 def _json_object(text: Any) -> Mapping[str, Any]:
@@ -218,6 +259,8 @@ RESOURCE_POLICIES = [
                              _for_pods(check_probes, WORKLOADS), MANDATORY),
     ResourceValidationPolicy("k8s-non-root-hardened", "Non-root, no privilege escalation, ALL capabilities dropped, read-only root fs.",
                              _for_pods(check_hardening, WORKLOADS | BATCH), MANDATORY),
+    ResourceValidationPolicy("no-open-ingress", "No NetworkPolicy admits ingress from 0.0.0.0/0 or from every source.",
+                             no_open_ingress, MANDATORY),
     ResourceValidationPolicy(
         "no-plain-secrets", "No credential outside a Kubernetes Secret.", no_plain_secrets, MANDATORY,
         config_schema=PolicyConfigSchema({"forbiddenValues": {"type": "array", "items": {"type": "string"}}}),
@@ -240,6 +283,9 @@ STACK_POLICIES = [
                           pdb_per_workload, MANDATORY),
     StackValidationPolicy("network-policy-per-namespace", "Every namespace has a default-deny NetworkPolicy.",
                           network_policy_per_namespace, MANDATORY),
+    StackValidationPolicy("pod-security-levels",
+                          "Namespaces enforce Pod Security; host access only in a privileged namespace holding nothing else.",
+                          pod_security_levels, MANDATORY),
     StackValidationPolicy("grafana-dashboards-in-folder", "Every Grafana dashboard is in a folder this stack manages.",
                           grafana_dashboards_in_folder, MANDATORY),
 ]

@@ -51,10 +51,39 @@ def test_threshold_override_on_an_alert_without_threshold_is_refused():
         build_rule_groups(s)
 
 
+def alert(s: Settings, name: str):
+    return next(r for r in build_rule_groups(s)["llm-router-alerts"][0].alerts if r.alert == name)
+
+
 def test_overrides_change_the_rendered_rule():
-    s = settings_with({"overrides": {"HighErrorRate": {"threshold": 0.7, "for": "7m"}}})
-    rule = next(r for r in build_rule_groups(s)["llm-router-alerts"][0].alerts if r.alert == "HighErrorRate")
-    assert rule.expr.endswith("> 0.7") and rule.for_ == "7m"
+    s = settings_with({"overrides": {"HighErrorRate": {"threshold": 0.07, "floor": 0.3, "for": "7m"}}})
+    rule = alert(s, "HighErrorRate")
+    assert "\n> 0.07\nand\n" in rule.expr and rule.expr.endswith("> 0.3") and rule.for_ == "7m"
+    assert "(threshold 7%), at more than 0.3 failures/s" in rule.annotations["description"]
+
+
+def test_share_floor_and_capacity_overrides_are_checked():
+    with pytest.raises(SettingsError, match="HighErrorRate.threshold.*share \\(0..1\\), got 2"):
+        build_rule_groups(settings_with({"overrides": {"HighErrorRate": {"threshold": 2}}}))
+    with pytest.raises(SettingsError, match="HighQueueSize has no floor; floors exist for .*HighErrorRate"):
+        build_rule_groups(settings_with({"overrides": {"HighQueueSize": {"floor": 1}}}))
+    # dev knows its queue capacity (64): a threshold the queue can never exceed is refused.
+    with pytest.raises(SettingsError, match="HighQueueSize could never fire.*queueCapacity = 64.*threshold 100"):
+        build_rule_groups(settings_with({"overrides": {"HighQueueSize": {"threshold": 100}}}))
+    with pytest.raises(SettingsError, match=">= 0"):
+        settings_with({"overrides": {"HighErrorRate": {"floor": -1}}})
+
+
+def test_queue_alerts_follow_the_queue_capacity():
+    """dev's router.queueCapacity (64): warning at half, page at 90 %; prod knows no capacity: the seed's."""
+    dev, prod = load_settings("dev"), load_settings("prod")
+    assert dev.router.queue_capacity == 64 and prod.router.queue_capacity is None
+    assert alert(dev, "HighQueueSize").expr.endswith("> 32")
+    assert alert(dev, "CriticalQueueSize").expr.endswith("> 57.6")
+    assert alert(prod, "HighQueueSize").expr.endswith("> 100")
+    assert alert(prod, "CriticalQueueSize").expr.endswith("> 500")
+    override = settings_with({"overrides": {"HighQueueSize": {"threshold": 40}}})
+    assert alert(override, "HighQueueSize").expr.endswith("> 40")
 
 
 def test_latency_threshold_no_bucket_can_exceed_is_refused_at_render():

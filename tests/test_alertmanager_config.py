@@ -3,6 +3,7 @@ receiver, inhibits warnings under a critical of the same signal, never holds a c
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import yaml
 from alerts.alertmanager import alertmanager_config, local_alertmanager_config
 from alerts.render import artifacts
 from foundation.settings import load_settings
-from llmmon.checkers import amtool_check_config, amtool_route, require
+from llmmon.checkers import amtool_check_config, amtool_route, require, run_tool
 
 ENVS = ("dev", "staging", "prod")
 ROUTES = [
@@ -113,7 +114,7 @@ def test_routing_timings_come_from_the_env():
     assert children["watchdog"]["repeat_interval"] == routing.group_interval == "5m"
     local = {c["receiver"]: c for c in local_alertmanager_config(load_settings("dev"), "http://127.0.0.1:9/")["route"]
              ["routes"]}
-    assert local["watchdog"]["repeat_interval"] == "1m"  # 1s group interval: heartbeat at most once a minute
+    assert local["watchdog"]["repeat_interval"] == "1m"  # group interval under a minute: heartbeat at most once a minute
 
 
 def test_receivers_render_the_env_settings():
@@ -130,3 +131,40 @@ def test_receivers_render_the_env_settings():
     watchdog = settings.alerting.receiver("watchdog")
     assert webhook["url"] == watchdog.webhook_url and webhook["send_resolved"] is False
     assert webhook["http_config"] == {"authorization": {"credentials_file": watchdog.webhook_credentials_file}}
+
+
+def render_template(tmp_path: Path, template: str, data: dict[str, Any]) -> str:
+    """``amtool template render``: Alertmanager's own template engine on notification ``data``."""
+    require("amtool")
+    (tmp_path / "none.tmpl").write_text("")
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    result = run_tool("amtool template render", [
+        "amtool", "template", "render", f"--template.glob={tmp_path / 'none.tmpl'}",
+        f"--template.data={tmp_path / 'data.json'}", f"--template.text={template}"])
+    assert result.ok, result.output
+    return result.output
+
+
+def test_messages_carry_every_alert_label_and_the_start_time(tmp_path):
+    """Email and Slack texts of the critical receiver, rendered by amtool: which pod, which env, since when."""
+    receiver = next(r for r in alertmanager_config(load_settings("prod"))["receivers"] if r["name"] == "critical-alerts")
+    labels = {"alertname": "ServiceDown", "env": "prod", "instance": "10.1.0.4:9090", "namespace": "llm-router-prod",
+              "pod": "llm-router-7d9-abc", "severity": "critical"}
+    alert = {"labels": labels, "annotations": {"summary": "LLM Router instance is down", "description": "D",
+                                               "dashboard_url": "https://g/d/x", "runbook_url": "https://r#servicedown"}}
+    data = {"receiver": "critical-alerts", "status": "firing", "externalURL": "http://am", "commonAnnotations": {},
+            "groupLabels": {"alertname": "ServiceDown"}, "commonLabels": {"env": "prod"},
+            "alerts": [{**alert, "status": "firing", "startsAt": "2026-11-30T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z"},
+                       {**alert, "labels": {**labels, "pod": "llm-router-7d9-xyz"}, "status": "resolved",
+                        "startsAt": "2026-11-30T09:00:00Z", "endsAt": "2026-11-30T09:05:00Z"}]}
+    for text in (receiver["email_configs"][0]["text"], receiver["slack_configs"][0]["text"]):
+        out = render_template(tmp_path, text, data)
+        assert "[FIRING] LLM Router instance is down" in out and "[RESOLVED] LLM Router instance is down" in out
+        assert ("Labels: alertname=ServiceDown env=prod instance=10.1.0.4:9090 namespace=llm-router-prod "
+                "pod=llm-router-7d9-abc severity=critical") in out
+        assert "pod=llm-router-7d9-xyz" in out
+        assert "Started: 2026-11-30 10:00:00 UTC\n" in out
+        assert "Started: 2026-11-30 09:00:00 UTC, resolved: 2026-11-30 09:05:00 UTC" in out
+        assert "Runbook: https://r#servicedown" in out
+    subject = render_template(tmp_path, receiver["email_configs"][0]["headers"]["Subject"], data)
+    assert subject == "CRITICAL LLM Router: [FIRING:1] ServiceDown (prod)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,11 @@ import pytest
 from app_instrumentation.catalog import ERRORS, INFERENCE_DURATION
 from foundation import promql_names
 from foundation.settings import load_settings
-from llmmon import name_checks
+from llmmon import name_checks, placeholders
 from llmmon.checkers import CheckResult
 from llmmon.cli import main
 from llmmon.commands import check
-from llmmon.render import collect, write
+from llmmon.render import MANIFEST, collect, write
 
 
 def test_metric_names_are_found_everywhere_in_the_ast():
@@ -43,12 +44,21 @@ def test_rule_check_reads_rule_files(tmp_path):
     assert name_checks.check_rules([rules]).ok
 
 
-def test_summary_table_marks_failures():
-    table = check.summary_table([CheckResult("promtool check rules", True, "SUCCESS: 3 rules found"),
-                                 CheckResult("amtool check-config", False, "\nerror: bad route\nmore")])
+def test_summary_table_marks_failures_with_their_first_failing_line(tmp_path):
+    out = tmp_path / "render"
+    failed = CheckResult("promtool check rules", False,
+                         f"Checking {out}/prometheus/rules/a.yml\n  FAILED:\n"
+                         f"{out}/prometheus/rules/a.yml: 5:11: group \"g\", rule 1, \"A\": could not parse expression\n"
+                         f"{out}/prometheus/rules/a.yml: 17:11: rule 2: could not parse expression")
+    table = check.summary_table([CheckResult("promtool check rules", True,
+                                             f"Checking {out}/x.yml\n  SUCCESS: 3 rules found\n"),
+                                 failed, CheckResult("amtool check-config", False, "\nerror: bad route\nmore")], out)
     lines = table.splitlines()
-    assert lines[2].split()[3] == "ok" and "SUCCESS: 3 rules found" in lines[2]
-    assert "FAIL" in lines[3] and "error: bad route" in lines[3]
+    assert lines[2].split()[3:] == ["ok", "3", "rules", "in", "1", "files"]
+    assert lines[3].split()[3] == "FAIL"
+    assert lines[3].endswith('prometheus/rules/a.yml: 5:11: group "g", rule 1, "A": could not parse expression')
+    assert "FAIL" in lines[4] and lines[4].endswith("error: bad route")
+    assert str(tmp_path) not in table
 
 
 def test_nothing_rendered_is_a_failure_not_a_pass(tmp_path):
@@ -73,11 +83,45 @@ def _failed(out: Path, only: str = "") -> set[str]:
 def test_good_render_passes_every_check(good_render, capsys):
     assert _failed(good_render) == set()
     assert main(["check", "--env", "dev"]) == 0
-    assert "checks passed" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "checks passed" in captured.out
+    names = [name for name, _ in check.checks(load_settings("dev"), good_render)]
+    for i, name in enumerate(names):
+        assert f"[{i + 1}/{len(names)}] {name}: ok (" in captured.err  # progress while it runs
+    # The temporary render is gone when the command ends: nothing may point into it.
+    assert "llmmon-check-" not in captured.out + captured.err
+    assert "render removed; keep it with --out DIR" in captured.out
+
+
+def test_placeholders_warn_and_fail_with_strict(tmp_path, monkeypatch, capsys):
+    """Issue 14: prod passed 7/7 with ten example.com values in it."""
+    monkeypatch.setattr(check, "run_checks", lambda settings, out, on_result=None: [])  # only the placeholders
+    assert main(["check", "--env", "prod", "--out", str(tmp_path / "r")]) == 0
+    captured = capsys.readouterr()
+    assert re.search(r"^placeholders \(example\.com\) +warn +10 placeholder value\(s\)", captured.out, re.M)
+    for key in ("alerting.runbookUrl = https://runbooks.example.com/llm-router",
+                "alerting.smtp.smarthost = smtp.example.com:587",
+                "alerting.receivers.critical-alerts.emails[0] = llm-router-oncall@example.com",
+                "alerting.receivers.watchdog.webhookUrl = https://deadman.example.com/ping/llm-router-prod"):
+        assert key in captured.err
+    assert main(["check", "--env", "prod", "--out", str(tmp_path / "r"), "--strict"]) == 1
+    assert re.search(r"^placeholders \(example\.com\) +FAIL ", capsys.readouterr().out, re.M)
+
+
+def test_a_placeholder_from_a_default_names_the_rendered_file(tmp_path):
+    (tmp_path / "Pulumi.x.yaml").write_text(
+        "config:\n  llm-router-monitoring:alerting:\n    smtp: {smarthost: 'mail.real.org:25', from: a@b.example}\n")
+    explained = placeholders.in_config("x", tmp_path)
+    assert [str(p) for p in explained] == ["alerting.smtp.from = a@b.example"]
+    (tmp_path / "out" / "prometheus").mkdir(parents=True)
+    (tmp_path / "out" / "prometheus" / "rules.yml").write_text(
+        "runbook_url: https://runbooks.example.com/x\nfrom: a@b.example\nfile: notes.example.md x.test.yml\n")
+    assert [(p.where.split(" ")[0], p.value) for p in placeholders.in_render("x", tmp_path / "out", explained)] == [
+        ("prometheus/rules.yml", "runbooks.example.com")]
 
 
 def _copy(src: Path, dst: Path) -> Path:
-    write({str(p.relative_to(src)): p.read_text() for p in src.rglob("*") if p.is_file()}, dst)
+    write({str(p.relative_to(src)): p.read_text() for p in src.rglob("*") if p.is_file() and p.name != MANIFEST}, dst)
     return dst
 
 

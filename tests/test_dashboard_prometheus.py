@@ -24,6 +24,7 @@ from alerts import recording
 from app_instrumentation import catalog
 from app_instrumentation.catalog import Kind, MetricSpec
 from dashboards.queries import all_queries, legend_labels
+from foundation import exporter_metrics
 from llmmon.checkers import require
 from llmmon.localstack.ports import HOST, free_port
 
@@ -31,7 +32,8 @@ pytestmark = pytest.mark.live
 
 STEP_S = 15
 POINTS = 40  # 10 minutes of samples
-TARGET = {"job": "llm-router", "instance": "127.0.0.1:9"}
+#: A router pod as the router job labels its target (see ``alerts.prometheus_config``).
+TARGET = {"job": "llm-router", "instance": "127.0.0.1:9", "namespace": "x", "pod": "x", "container": "x", "node": "x"}
 
 
 def label_sets(spec: MetricSpec) -> Iterator[dict[str, str]]:
@@ -91,8 +93,21 @@ def rule_series(name: str, start: int) -> list[str]:
     return lines
 
 
+def exporter_family(metric: exporter_metrics.ExporterMetric, start: int) -> list[str]:
+    """An exporter's series about the router pod of TARGET (its namespace/pod/container/node)."""
+    lines = [f"# TYPE {metric.name.removesuffix('_total') if metric.kind == 'counter' else metric.name} {metric.kind}"]
+    choices = [metric.values.get(label, (TARGET.get(label, "x"),)) for label in metric.labels]
+    for values in itertools.product(*choices):
+        labels = {"job": metric.job, "instance": f"{metric.job}:1", **dict(zip(metric.labels, values, strict=True))}
+        lines += [fmt(metric.name, labels, i * 3 if metric.kind == "counter" else 1, start + i * STEP_S)
+                  for i in range(POINTS)]
+    return lines
+
+
 def openmetrics(start: int) -> str:
     lines = [line for spec in catalog.METRICS for line in family(spec, start)]
+    lines += [line for metric in exporter_metrics.METRICS for line in exporter_family(metric, start)]
+    lines += ["# TYPE up gauge", *(fmt("up", TARGET, 1, start + i * STEP_S) for i in range(POINTS))]
     lines += [line for name in sorted(recording.ALL_RULE_NAMES) for line in rule_series(name, start)]
     return "\n".join([*lines, "# EOF", ""])
 

@@ -87,7 +87,7 @@ def test_capture_counts_logs_and_fingerprints():
     )
     assert value == 1.0
     (line,) = sink.events(Stream.ERROR)
-    assert leaf(line, "error.grouping_key") == key and leaf(line, "error.code") == "backend_timeout"
+    assert leaf(line, "llm_router.error.grouping_key") == key and leaf(line, "error.code") == "backend_timeout"
     assert "_fail" in leaf(line, "error.stack_trace")
 
 

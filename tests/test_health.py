@@ -201,3 +201,43 @@ def test_health_endpoints(healthy_critical, healthy_optional, health_code, ready
     health, ready, live = run(fetch())
     assert (health.status_code, ready.status_code, live.status_code) == (health_code, ready_code, 200)
     assert health.json()["summary"]["total"] == 2
+
+
+def _cgroup(tmp_path, files, own=""):
+    root = tmp_path / "cgroup"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    proc = tmp_path / "proc-self-cgroup"
+    proc.write_text(f"0::/{own}\n" if own else "12:memory:/docker/abc\n")
+    return root, proc
+
+
+@pytest.mark.parametrize(
+    ("files", "own", "expected"),
+    [
+        ({"memory.max": "536870912\n"}, "", 512 * 2**20),                                     # cgroup v2
+        ({"kubepods/pod1/memory.max": "268435456\n", "memory.max": "max\n"}, "kubepods/pod1", 256 * 2**20),
+        ({"memory.max": "max\n"}, "", None),                                                 # v2, no limit
+        ({"memory/memory.limit_in_bytes": "1073741824\n"}, "", 2**30),                         # cgroup v1
+        ({"memory/memory.limit_in_bytes": "9223372036854771712\n"}, "", None),                # v1 "unlimited"
+        ({}, "", None),                                                                       # no cgroup fs
+    ],
+)
+def test_cgroup_memory_limit(tmp_path, files, own, expected):
+    root, proc = _cgroup(tmp_path, files, own)
+    assert health_checks.cgroup_memory_limit(root, proc) == expected
+
+
+def test_memory_check_uses_the_container_limit_not_the_node_ram(tmp_path):
+    import psutil
+
+    rss = psutil.Process().memory_info().rss
+    root, proc = _cgroup(tmp_path, {"memory.max": f"{rss}\n"})  # the container is at its limit
+    check = health_checks.memory_usage(cgroup_root=root, proc_cgroup=proc)
+    outcome = check.fn()
+    assert not outcome.healthy and outcome.details["limit_source"] == "cgroup", outcome
+    assert outcome.details["limit_bytes"] == rss
+    roomy, proc = _cgroup(tmp_path / "roomy", {"memory.max": "max\n"})
+    outcome = health_checks.memory_usage(cgroup_root=roomy, proc_cgroup=proc).fn()
+    assert outcome.details["limit_source"] == "host" and outcome.details["limit_bytes"] == psutil.virtual_memory().total

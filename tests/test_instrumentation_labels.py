@@ -51,6 +51,20 @@ def test_empty_allow_list_maps_everything_to_other():
     assert value(c, catalog.RATE_LIMITED.name, backend="other") == 1
 
 
+def test_open_policy_keeps_any_name_until_the_series_bound():
+    c = MetricsCollector(LabelPolicy.open(max_series=2), process_metrics=False)
+    for backend in ("vllm", "openai", "third"):
+        c.rate_limited(backend)
+    assert value(c, catalog.RATE_LIMITED.name, backend="vllm") == 1
+    assert value(c, catalog.RATE_LIMITED.name, backend="openai") == 1
+    assert value(c, catalog.RATE_LIMITED.name, backend="other") == 1
+    c.error("made_up_error", "api", "error")  # closed enums stay closed
+    assert value(c, catalog.ERRORS.name, type="other", component="api", severity="error") == 1
+    assert LabelPolicy.of(["m"], None).backends is None and LabelPolicy.of(["m"], None).models == frozenset({"m"})
+    with pytest.raises(ValueError, match="max_series"):
+        LabelPolicy.open(max_series=0)
+
+
 def test_series_bound_folds_new_label_sets_and_counts_them():
     c = collector(max_series=3)
     for i in range(10):

@@ -29,7 +29,8 @@ def rendered(tmp_path_factory):
 
 
 def objects(files):
-    return [doc for text in files.values() for doc in yaml.safe_load_all(text) if doc]
+    return [doc for path, text in files.items() if path.startswith("kubernetes/") and path.endswith(".yaml")
+            for doc in yaml.safe_load_all(text) if doc]
 
 
 def test_all_envs_pass_kubernetes_validate_strict(rendered):
@@ -106,8 +107,9 @@ def test_render_writes_kubernetes_dir(tmp_path):
     from llmmon.render import render_env
 
     written = render_env("dev", tmp_path)
-    k8s = sorted(p.name for p in written if p.parent.name == "kubernetes")
+    k8s = sorted(p.name for p in written if p.parent.name == "kubernetes" and p.suffix == ".yaml")
     assert k8s[0] == "00-namespace.yaml" and "01-prometheus.yaml" in k8s and len(k8s) == 11
+    assert (tmp_path / "kubernetes" / "SECRETS.md").is_file()
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -142,15 +144,17 @@ def test_names_cross_reference(rendered, env):
             ports = {p["name"] for p in c.get("ports", [])}
             ports_by_app.setdefault(template["metadata"]["labels"]["app.kubernetes.io/name"], set()).update(ports)
             for probe in (c.get("livenessProbe"), c.get("readinessProbe")):
-                port = probe and (probe.get("httpGet") or probe.get("tcpSocket") or {}).get("port")
-                assert not port or port in ports, f"{doc['metadata']['name']}: probe port {port}"
+                action = probe and (probe.get("httpGet") or probe.get("tcpSocket")) or {}
+                # A host-network container probed on the node's loopback names its port by number.
+                on_loopback = action.get("host") == "127.0.0.1" and spec.get("hostNetwork") and isinstance(action["port"], int)
+                assert not action or on_loopback or action["port"] in ports, f"{doc['metadata']['name']}: probe port {action}"
             for m in c.get("volumeMounts", []):
                 assert m["name"] in volumes or m["name"] in claims, f"{doc['metadata']['name']}: volume {m['name']}"
         for v in volumes.values():
             if "configMap" in v:
                 assert ("ConfigMap", v["configMap"]["name"]) in names
-            if "secret" in v and v["secret"]["secretName"] != load_settings(env).cluster.es_tls_secret:
-                assert ("Secret", v["secret"]["secretName"]) in names  # only the TLS Secret is a prerequisite
+            if "secret" in v:  # not rendered: listed in SECRETS.md, or a TLS prerequisite
+                assert v["secret"]["secretName"] in _documented_secrets(env), v["secret"]["secretName"]
     for doc in docs:
         if doc["kind"] == "Service":
             app = doc["spec"]["selector"]["app.kubernetes.io/name"]
@@ -160,6 +164,14 @@ def test_names_cross_reference(rendered, env):
             selector = (spec.get("selector") or spec.get("podSelector") or {}).get("matchLabels")
             if selector:  # an empty podSelector (the namespace baseline) selects every pod
                 assert any(selector.items() <= labels.items() for labels in pod_labels), doc["metadata"]["name"]
+
+
+def _documented_secrets(env):
+    from stack.render import SECRETS_DOC
+
+    doc = artifacts(load_settings(env))[SECRETS_DOC]
+    return {line.rpartition("/")[2] for line in doc.splitlines() if line.startswith("## ") and "/" in line} | {
+        line.split("/")[1].split("`")[0] for line in doc.splitlines() if line.startswith("- `")}
 
 
 def _pods_by_app(objs):

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,8 +17,10 @@ from llmmon.checkers import MissingTool
 from llmmon.localstack.httpjson import NotReady, send_json, wait_until
 from llmmon.localstack.ports import HOST, is_free, pick_port
 from llmmon.localstack.processes import Supervisor, pid_alive
+from llmmon.localstack.restarts import Backoff, GaveUp, Restarter
 from llmmon.localstack.stack import Endpoints, LocalStack, StackOptions
-from llmmon.localstack.state import NoStack, StackState
+from llmmon.localstack.state import NoStack, StackRunning, StackState, StaleStack
+from llmmon.localstack.status import targets_summary
 from llmmon.localstack.webhook import WebhookSink, delivered, read_notifications
 
 
@@ -93,13 +99,97 @@ def test_webhook_sink_records_each_notification_as_a_json_line(tmp_path):
         sink.stop()
 
 
+def _state(**fields: object) -> StackState:
+    return StackState("dev", "test", "http://p", "http://a", "http://r", "http://w", "http://w/control", "n",
+                      **fields)
+
+
 def test_state_file_round_trip_and_missing_stack_message(tmp_path):
     with pytest.raises(NoStack, match="llmmon up --workdir"):
         StackState.read(tmp_path)
-    state = StackState("dev", "test", "http://p", "http://a", "http://r", "http://w", "http://w/control", "n")
+    state = _state(pids={"prometheus": os.getpid()}, up_pid=os.getpid())
     state.write(tmp_path)
     assert StackState.read(tmp_path) == state
     assert json.loads((tmp_path / "state.json").read_text())["prometheus_url"] == "http://p"
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_state_file_whose_processes_are_gone_is_stale(tmp_path):
+    dead = _dead_pid()
+    _state(pids={"prometheus": dead, "router": dead}, up_pid=dead).write(tmp_path)
+    with pytest.raises(StaleStack, match=f"stale .*state.json: the llmmon up that wrote it \\(pid {dead}\\) is not"):
+        StackState.read(tmp_path)
+    assert StackState.read(tmp_path, live=False).up_pid == dead
+    # Written before up_pid existed: stale when none of the children runs.
+    _state(pids={"prometheus": dead}).write(tmp_path)
+    with pytest.raises(StaleStack, match="none of its processes runs any more"):
+        StackState.read(tmp_path)
+    (tmp_path / "state.json").write_text("{not json")
+    with pytest.raises(StaleStack, match="unreadable"):
+        StackState.read(tmp_path)
+
+
+def test_a_new_stack_removes_a_stale_state_file_but_never_shares_a_live_workdir(tmp_path):
+    dead = _dead_pid()
+    _state(pids={"prometheus": dead}, up_pid=dead).write(tmp_path)
+    assert f"pid {dead}, is gone" in StackState.claim(tmp_path)
+    assert not (tmp_path / "state.json").exists()
+    assert StackState.claim(tmp_path) is None
+    _state(pids={"prometheus": os.getpid()}, up_pid=os.getpid()).write(tmp_path)
+    with pytest.raises(StackRunning, match=f"already runs in .*pid {os.getpid()}"):
+        StackState.claim(tmp_path)
+    assert (tmp_path / "state.json").exists()
+
+
+def test_restarter_restarts_a_killed_child_with_backoff_and_says_so(tmp_path):
+    sup = Supervisor(tmp_path / "logs", stop_timeout=1.0)
+    said: list[str] = []
+    restarted: list[int] = []
+    keeper = Restarter(sup, said.append, Backoff(first=0.05), on_restart=lambda child: restarted.append(child.pid))
+    try:
+        first = sup.start("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
+        assert keeper.check() == []
+        os.kill(first.pid, signal.SIGKILL)
+        first.proc.wait()
+        wait_until(lambda: keeper.check() == ["sleeper"], 20, "the restart")
+        second = sup.get("sleeper")
+        assert second is not None and second.alive() and second.pid != first.pid
+        assert restarted == [second.pid]
+        assert said[0].startswith(f"sleeper (pid {first.pid}) exited (killed by SIGKILL); restarting it in 0.05s")
+        assert said[1] == f"sleeper restarted (pid {second.pid})"
+        sup.stop("sleeper")  # stopped on purpose: never restarted
+        assert keeper.check() == [] and sup.get("sleeper") is None
+    finally:
+        sup.stop_all()
+
+
+def test_restarter_gives_up_on_a_child_that_keeps_crashing(tmp_path):
+    sup = Supervisor(tmp_path / "logs", stop_timeout=1.0)
+    said: list[str] = []
+    keeper = Restarter(sup, said.append, Backoff(first=0.01, max_restarts=3))
+    try:
+        sup.start("crasher", [sys.executable, "-c", "raise SystemExit(3)"])
+        with pytest.raises(GaveUp, match=r"crasher exited \(exit code 3\) after 3 restarts in a row; stopped "
+                                         r"everything; its log: .*crasher\.log"):
+            wait_until(lambda: bool(keeper.check() and False), 30, "giving up")
+        delays = [re.search(r"restarting it in ([\d.]+)s \(restart (\d) of at most 3\)", line) for line in said
+                  if "exited" in line]
+        assert [(m.group(1), m.group(2)) for m in delays if m] == [("0.01", "1"), ("0.02", "2"), ("0.04", "3")]
+        assert sum("restarted" in line for line in said) == 3
+    finally:
+        sup.stop_all()
+
+
+def test_targets_not_scraped_yet_are_pending_not_down():
+    targets = [{"health": "up", "labels": {"job": "prometheus"}}, {"health": "unknown", "labels": {"job": "llm-router"}},
+               {"health": "down", "labels": {"job": "node"}}]
+    assert targets_summary(targets) == "targets up 1/3 (down: node; pending: llm-router)"
+    assert targets_summary(targets[:1]) == "targets up 1/1"
 
 
 def test_missing_binary_names_the_debian_package(tmp_path, monkeypatch):

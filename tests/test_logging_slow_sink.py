@@ -60,7 +60,8 @@ def test_blocked_sink_does_not_block_requests_and_drops_are_counted():
         assert statuses == [200] * 10
         assert not sink.release.is_set() and sink.lines == [], "every response returned while the sink was stuck"
         dropped = logger.dropped
-        assert sum(dropped.values()) == 20 + 1 - 1 - 3, dropped  # 21 events, 1 in the sink, 3 queued
+        # 21 events; queue_size bounds everything not yet written: 1 in the sink + 2 queued.
+        assert sum(dropped.values()) == 21 - 3, dropped
         assert set(dropped) == {"application", "access"}
         exported = sum(
             registry.get_sample_value(catalog.LOG_EVENTS_DROPPED.name, {"stream": s}) or 0 for s in dropped
@@ -69,7 +70,7 @@ def test_blocked_sink_does_not_block_requests_and_drops_are_counted():
     finally:
         sink.release.set()
         assert logger.shutdown(timeout=10)
-    assert len(sink.lines) == logger.writer.accepted == 4, "everything accepted was written"
+    assert len(sink.lines) == sum(logger.writer.accepted.values()) == 3, "everything accepted was written"
 
 
 def test_shutdown_flushes_every_accepted_line():
@@ -81,7 +82,7 @@ def test_shutdown_flushes_every_accepted_line():
     for t in threads:
         t.join()
     assert logger.shutdown(timeout=30)
-    assert len(sink.lines) == 2000 == logger.writer.accepted
+    assert len(sink.lines) == 2000 == sum(logger.writer.accepted.values())
     assert not logger.info("after shutdown"), "a closed logger refuses (and counts) instead of losing silently"
     assert logger.dropped == {"application": 1}
 
@@ -118,8 +119,9 @@ def test_a_failing_sink_is_reported_once_and_the_writer_keeps_going(capsys):
     logger = StructuredLogger(LogConfig(), sink=sink)
     for message in ("bad 1", "good 1", "bad 2", "good 2"):
         logger.info(message)
-    assert logger.shutdown(timeout=10)
+    assert logger.shutdown(timeout=10) is False, "two lines were lost"
     assert [e["message"] for e in sink.events()] == ["good 1", "good 2"]
+    assert logger.dropped == {"application": 2}, "each lost line is counted for LogEventsDropped"
     assert capsys.readouterr().err.count("No space left on device") == 1
 
 
@@ -144,3 +146,31 @@ def test_a_failing_access_log_never_fails_the_request():
         assert response.status_code == 200 and response.text == "ok"
     finally:
         logger.shutdown(timeout=10)
+
+
+def test_a_closed_stdout_counts_every_lost_line_as_dropped():
+    """BrokenPipeError (the log shipper went away): each lost line is counted, so LogEventsDropped fires."""
+    import os
+
+    from app_instrumentation.logs_writer import StreamSink
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    out = os.fdopen(write_end, "w")
+    registry = CollectorRegistry()
+    collector = MetricsCollector(registry=registry, process_metrics=False)
+    logger = StructuredLogger(LogConfig(), sink=StreamSink(out), on_drop=collector.log_events_dropped)
+    try:
+        for i in range(150):
+            logger.info(f"line {i}")
+            logger.access("GET", "/x", 200, 0.001)
+        assert logger.shutdown(timeout=10) is False, "nothing could be written"
+    finally:
+        try:
+            out.close()
+        except BrokenPipeError:
+            pass
+    assert logger.dropped == {"application": 150, "access": 150}
+    for stream in ("application", "access"):
+        assert registry.get_sample_value(catalog.LOG_EVENTS_DROPPED.name, {"stream": stream}) == 150
+    assert sum(logger.writer.written.values()) == 0

@@ -2,7 +2,8 @@
 
 from app_instrumentation.error_tracking import ErrorTrackingMiddleware
 from app_instrumentation.logs_middleware import AccessLogMiddleware
-from app_instrumentation.logs_wiring import Observability
+from app_instrumentation.logs_wiring import LifespanHooks, Observability
+from app_instrumentation.request_id import RequestIdMiddleware
 from app_instrumentation.tracing import TracingMiddleware, TracingObserver
 
 
@@ -22,7 +23,8 @@ def test_everything_on_by_default_tracing_outermost():
     try:
         assert isinstance(obs.observers[0], TracingObserver)
         assert obs.errors.reporter is None, "no SENTRY_DSN: nothing is ever sent"
-        assert _layers(obs) == [TracingMiddleware, ErrorTrackingMiddleware, AccessLogMiddleware]
+        assert _layers(obs) == [LifespanHooks, RequestIdMiddleware, TracingMiddleware, ErrorTrackingMiddleware,
+                                AccessLogMiddleware]
         assert obs.logger.config.environment == "staging"
     finally:
         obs.shutdown()
@@ -32,7 +34,7 @@ def test_sdk_disabled_means_no_tracing_but_logs():
     obs = Observability.from_env({"OTEL_SDK_DISABLED": "true"})
     try:
         assert not any(isinstance(o, TracingObserver) for o in obs.observers)
-        assert _layers(obs) == [ErrorTrackingMiddleware, AccessLogMiddleware]
+        assert _layers(obs) == [LifespanHooks, RequestIdMiddleware, ErrorTrackingMiddleware, AccessLogMiddleware]
     finally:
         obs.shutdown()
 
@@ -44,8 +46,8 @@ def test_dsn_enables_reporting_and_drops_reach_the_collector():
         dropped: list[str] = []
         errors: list[tuple[str, str, str]] = []
 
-        def log_events_dropped(self, stream):
-            self.dropped.append(stream)
+        def log_events_dropped(self, stream, count=1):
+            self.dropped.append((stream, count))
 
         def error(self, *labels):
             self.errors.append(labels)
@@ -54,9 +56,9 @@ def test_dsn_enables_reporting_and_drops_reach_the_collector():
     try:
         assert obs.errors.reporter is not None
         obs.bind(collector)
-        obs.logger.writer.on_drop("access")
+        obs.logger.writer.on_drop("access", 3)
         obs.errors.count("internal_error", "http", "error")
-        assert collector.dropped == ["access"] and collector.errors == [("internal_error", "http", "error")]
+        assert collector.dropped == [("access", 3)] and collector.errors == [("internal_error", "http", "error")]
     finally:
         obs.errors.reporter = None  # nothing was reported; do not wait on the unreachable DSN
         obs.shutdown(1)

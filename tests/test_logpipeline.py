@@ -42,12 +42,13 @@ def test_rendered_files_parse(settings):
             assert all(json.loads(line) for line in text.splitlines())
 
 
-def test_stale_files_in_elasticsearch_dir_are_pruned(tmp_path, settings):
-    (tmp_path / "elasticsearch").mkdir()
-    (tmp_path / "elasticsearch" / "old-policy.json").write_text("{}")
+def test_stale_rendered_files_in_elasticsearch_dir_are_pruned(tmp_path, settings):
+    write({**render.artifacts(settings), "elasticsearch/old-policy.json": "{}"}, tmp_path)  # an older render
+    (tmp_path / "elasticsearch" / "mine.json").write_text("{}")  # not the render's: it stays
     write(render.artifacts(settings), tmp_path)
     assert not (tmp_path / "elasticsearch" / "old-policy.json").exists()
     assert (tmp_path / "elasticsearch" / "ilm-policy.json").exists()
+    assert (tmp_path / "elasticsearch" / "mine.json").exists()
 
 
 def test_credentials_come_from_the_keystore_or_environment(settings):
@@ -107,7 +108,8 @@ def test_filebeat_reads_the_router_namespaces_and_ships_to_logstash(settings):
     decode = source["processors"][0]["decode_json_fields"]
     assert decode["fields"] == ["message"] and decode["target"] == "" and decode["overwrite_keys"] is True
     assert source["fields"]["service"] == logstash.SERVICE_TAG
-    assert config["output.logstash"]["hosts"] == list(settings.logging.logstash_hosts)
+    # Default: the stack's Logstash by the name its certificate carries (Filebeat is in another namespace).
+    assert config["output.logstash"]["hosts"] == [f"logstash.{settings.cluster.namespace}.svc:{settings.logging.beats_port}"]
 
 
 def test_kibana_objects_reference_the_data_view(settings):
@@ -180,3 +182,70 @@ def test_https_elasticsearch_verifies_with_the_mounted_ca():
               "logging": {"elasticsearchHosts": ["http://es:9200"]}}
     plain = dict(next(p for p in logstash.pipeline(Settings.from_config("dev", config)).outputs).options)
     assert "ssl_enabled" not in plain
+
+
+#: The seed's boundaries (issue 12): slow above 10000 ms, medium above 5000 ms, else fast.
+SEED_BOUNDARIES = {10_000: "medium", 10_001: "slow", 5_000: "fast", 5_001: "medium", 0: "fast", 60_000: "slow"}
+_OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__, "==": float.__eq__}
+
+
+def _category_chain(node):
+    """The if / else if / else chain that sets the performance category, from the syntax tree
+    logstash-pipeline-parser makes of the rendered file: [(operator, threshold, category)]."""
+    if not isinstance(node, list):
+        return None
+    for i, item in enumerate(node):
+        if isinstance(item, list) and item and item[0] == "if":
+            condition = item[1][0]
+            if condition[0] == F.INFERENCE_LATENCY_MS.ref and len(condition) == 3:
+                chain = []
+                for branch in node[i:]:
+                    if not (isinstance(branch, list) and branch and branch[0] in ("if", "else if", "else")):
+                        break
+                    if branch[0] == "else":
+                        chain.append((None, None, _category(branch[1])))
+                        break
+                    (_, op, threshold), (statements,) = branch[1]
+                    chain.append((op, float(threshold), _category(statements)))
+                return chain
+        found = _category_chain(item)
+        if found:
+            return found
+    return None
+
+
+def _category(statements):
+    ((plugin, options),) = statements
+    assert plugin == "mutate"
+    ((option, (((target, (value,)),),)),) = options  # mutate { replace => { target => value } }
+    assert (option, target) == ("replace", F.PERFORMANCE_CATEGORY.ref)
+    return value
+
+
+def rendered_category(conf: str, latency_ms: float) -> str | None:
+    """Evaluate the rendered conditionals (no Logstash binary here: the parsed file, not the Python table)."""
+    from logstash_pipeline_parser import Pipeline
+
+    chain = _category_chain(Pipeline(conf).parse())
+    assert chain, "the pipeline sets a performance category"
+    for op, threshold, category in chain:
+        if op is None or _OPS[op](float(latency_ms), threshold):
+            return category
+    return None
+
+
+@pytest.mark.parametrize(("latency_ms", "category"), sorted(SEED_BOUNDARIES.items()))
+def test_performance_category_boundaries_on_the_rendered_pipeline(settings, latency_ms, category):
+    conf = render.artifacts(settings)["logstash/pipeline/llm-router.conf"]
+    assert rendered_category(conf, latency_ms) == category
+
+
+@pytest.mark.parametrize(("latency_ms", "category"), sorted(SEED_BOUNDARIES.items()))
+def test_performance_category_boundaries_in_python(latency_ms, category):
+    assert F.performance_category(latency_ms) == category
+
+
+def test_filebeat_expands_dotted_keys():
+    """ecs-logging writes "log.level" and "ecs.version" as dotted keys: Filebeat expands them."""
+    (source,) = filebeat.filebeat_config(load_settings("prod"))["filebeat.inputs"]
+    assert source["processors"][0]["decode_json_fields"]["expand_keys"] is True

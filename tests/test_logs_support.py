@@ -40,6 +40,9 @@ def capture_logger(**config: Any) -> tuple[StructuredLogger, CaptureSink]:
 
 
 def leaf(event: dict[str, Any], path: str) -> Any:
+    """A field's value, whether written nested or as one dotted top-level key (ecs-logging)."""
+    if path in event:
+        return event[path]
     node: Any = event
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:

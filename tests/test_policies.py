@@ -196,3 +196,41 @@ def test_secret_value_in_a_config_map_is_a_violation():
 def test_each_stack_check_rejects_its_violation(policy, kind, name, edit, expected):
     """A PDB in another namespace, an allow-all or ingress-only 'deny' policy do not count."""
     assert stack_violations(policy, edited("prod", kind, name, edit)) == expected
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (_set(["spec", "ingress", 0, "from"], [{"ipBlock": {"cidr": "0.0.0.0/0"}}]),
+     ["NetworkPolicy grafana: ingress rule 0 admits 0.0.0.0/0"]),
+    (_set(["spec", "ingress", 0, "from"], [{"ipBlock": {"cidr": "::/0"}}]),
+     ["NetworkPolicy grafana: ingress rule 0 admits ::/0"]),
+    (_set(["spec", "ingress"], [{"ports": [{"port": 3000, "protocol": "TCP"}]}]),
+     ["NetworkPolicy grafana: ingress rule 0 has no 'from': it admits every source"]),
+])
+def test_ingress_open_to_everyone_is_a_violation(edit, expected):
+    """Grafana's ingress widened to the internet (or to every source) is rejected at preview."""
+    assert resource_violations("no-open-ingress", edited("prod", "NetworkPolicy", "grafana", edit)) == expected
+
+
+def _namespace_level(level):
+    return _set(["metadata", "labels", "pod-security.kubernetes.io/enforce"], level)
+
+
+def test_monitoring_namespace_back_to_privileged_is_a_violation():
+    found = stack_violations("pod-security-levels", edited("prod", "Namespace", "monitoring", _namespace_level("privileged")))
+    assert "apps/v1:Deployment kibana: needs no host access but runs in privileged namespace monitoring" in found
+    assert "apps/v1:StatefulSet elasticsearch: needs no host access but runs in privileged namespace monitoring" in found
+    assert not [f for f in found if "monitoring-node-agents" in f]
+
+
+def test_host_access_outside_the_node_agents_namespace_is_a_violation():
+    found = stack_violations("pod-security-levels",
+                             edited("prod", "DaemonSet", "node-exporter", _set(["metadata", "namespace"], "monitoring")))
+    assert found == ["apps/v1:DaemonSet node-exporter: needs hostNetwork, hostPID, hostPath volume proc, hostPath volume root, "
+                     "hostPath volume sys but namespace monitoring enforces restricted"]
+
+
+def test_namespace_without_an_enforced_level_is_a_violation():
+    def unlabel(props):
+        del props["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+    found = stack_violations("pod-security-levels", edited("dev", "Namespace", "monitoring-dev", unlabel))
+    assert found == ["namespace monitoring-dev: no pod-security.kubernetes.io/enforce level"]

@@ -1,14 +1,17 @@
-"""prometheus.yml: the seed's scrape jobs, env external labels, rules and Alertmanager, checked by promtool."""
+"""prometheus.yml: the seed's scrape jobs, env external labels, rules and Alertmanager, checked by promtool.
+
+Debian's promtool has no Kubernetes discovery, so the Kubernetes jobs are checked with their
+discovery swapped for file_sd (``with_file_discovery``); what their relabelling does to
+discovered pods is in ``test_router_discovery.py``."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from alerts.prometheus_config import prometheus_config, without_kubernetes_discovery
+from alerts.prometheus_config import prometheus_config, with_file_discovery
 from alerts.render import artifacts
 from foundation.settings import load_settings
 from llmmon.checkers import promtool_check_config, require
@@ -17,9 +20,9 @@ ENVS = ("dev", "staging", "prod")
 
 
 def check(tmp_path: Path, config: dict) -> None:
-    """promtool check config; Debian's promtool lacks Kubernetes discovery, so that job is checked apart."""
+    """promtool check config, Kubernetes discovery swapped for file_sd (Debian's promtool lacks it)."""
     require("promtool")
-    config = without_kubernetes_discovery(config)
+    config = with_file_discovery(config)
     (tmp_path / "rules").mkdir(exist_ok=True)
     (tmp_path / "rules" / "r.yml").write_text("groups: []\n")
     path = tmp_path / "prometheus.yml"
@@ -41,7 +44,10 @@ def test_seed_jobs():
     jobs = {j["job_name"]: j for j in prometheus_config(settings)["scrape_configs"]}
     assert list(jobs) == ["llm-router", "kubernetes-pods", "node-exporter", "prometheus"]
     router = jobs["llm-router"]
-    assert router["static_configs"] == [{"targets": list(settings.router.targets)}]
+    assert "static_configs" not in router  # a Service VIP would land each scrape on a random pod
+    assert router["kubernetes_sd_configs"] == [{
+        "role": "pod", "namespaces": {"names": ["llm-router-prod"]},
+        "selectors": [{"role": "pod", "label": "app.kubernetes.io/name=llm-router"}]}]
     assert router["scrape_interval"] == settings.router.scrape_interval
     pods = jobs["kubernetes-pods"]
     assert pods["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": list(settings.router.pod_namespaces)}}]
@@ -50,6 +56,25 @@ def test_seed_jobs():
     assert relabel[(f"{annotation}scrape",)]["action"] == "keep"
     assert relabel[(f"{annotation}path",)]["target_label"] == "__metrics_path__"
     assert relabel[("__address__", f"{annotation}port")]["replacement"] == "$1:$2"
+    # The generic job's first step drops the router's pods (they have their own job).
+    assert pods["relabel_configs"][0] == {"source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+                                          "action": "drop", "regex": "llm-router"}
+
+
+def test_static_router_targets_stay_available(tmp_path):
+    """Routers outside Kubernetes: router.targets instead of router.kubernetes."""
+    from foundation.settings import Settings
+    from tests.test_settings import _config
+
+    config = _config("prod")
+    router = {k: v for k, v in config["router"].items() if k != "kubernetes"}
+    settings = Settings.from_config("prod", dict(config, router=dict(router, targets=["10.0.0.5:9090"])))
+    jobs = {j["job_name"]: j for j in prometheus_config(settings)["scrape_configs"]}
+    assert jobs["llm-router"]["static_configs"] == [{"targets": ["10.0.0.5:9090"]}]
+    assert "kubernetes_sd_configs" not in jobs["llm-router"]
+    # No router pods to exclude: the generic job keeps its own rules only.
+    assert jobs["kubernetes-pods"]["relabel_configs"][0]["action"] == "keep"
+    check(tmp_path, prometheus_config(settings))
 
 
 def test_a_broken_config_fails_promtool(tmp_path):
@@ -73,21 +98,11 @@ def test_local_overrides(tmp_path):
     check(tmp_path, config)
 
 
-def test_pod_relabelling_keeps_annotated_pods_on_their_annotated_port_and_path():
-    """Relabel rules as Prometheus applies them (anchored regex, ``;``-joined sources)."""
-    jobs = {j["job_name"]: j for j in prometheus_config(load_settings("prod"))["scrape_configs"]}
-    by_target = {r["target_label"]: r for r in jobs["kubernetes-pods"]["relabel_configs"] if "target_label" in r}
-    (keep,) = [r for r in jobs["kubernetes-pods"]["relabel_configs"] if r["action"] == "keep"]
-    annotation = "__meta_kubernetes_pod_annotation_prometheus_io_"
-    assert keep["source_labels"] == [f"{annotation}scrape"]
-    assert re.fullmatch(keep["regex"], "true") and not re.fullmatch(keep["regex"], "")
-    address = by_target["__address__"]
-    assert address["source_labels"] == ["__address__", f"{annotation}port"]
-    go_replacement = re.sub(r"\$(\d)", r"\\\1", address["replacement"])
-    assert re.sub(f"^{address['regex']}$", go_replacement, "10.1.2.3:8080;9100") == "10.1.2.3:9100"
-    assert by_target["__metrics_path__"]["source_labels"] == [f"{annotation}path"]
-    assert by_target["namespace"]["source_labels"] == ["__meta_kubernetes_namespace"]
-    assert by_target["pod"]["source_labels"] == ["__meta_kubernetes_pod_name"]
-    router = jobs["llm-router"]
-    assert router["metrics_path"] == "/metrics"
-    assert router["scrape_timeout"] == load_settings("prod").router.scrape_timeout
+def test_the_file_discovery_stand_in_keeps_every_other_field():
+    config = prometheus_config(load_settings("prod"))
+    swapped = with_file_discovery(config, ["t.json"])
+    for before, after in zip(config["scrape_configs"], swapped["scrape_configs"], strict=True):
+        if "kubernetes_sd_configs" in before:
+            assert after.pop("file_sd_configs") == [{"files": ["t.json"]}]
+            before = {k: v for k, v in before.items() if k != "kubernetes_sd_configs"}
+        assert after == before

@@ -71,9 +71,13 @@ def test_suites_catch_rules_that_fire_too_early(tmp_path):
     assert len(before_for) == len(names.THRESHOLD_ALERTS)  # every threshold alert has a 'for'
     # Each one, rate alerts included (their windows must not hide a missing 'for').
     assert not result.ok and [n for n in before_for if n not in result.output] == []
-    (rules / "llm-router-alerts.yml").write_text(original.replace("> 0.1\n", "> 0.08\n"))
+    (rules / "llm-router-alerts.yml").write_text(original.replace("\n      > 0.05\n", "\n      > 0.04\n"))
     result = promtool_test_rules([tests / "llm-router-alerts.test.yml"])
     assert not result.ok and "HighErrorRate stays quiet just short of the threshold" in result.output
+    # The floor too: 20 % lower lets a near-idle router page.
+    (rules / "llm-router-alerts.yml").write_text(original.replace('error"}[5m])) > 0.1\n', 'error"}[5m])) > 0.08\n'))
+    result = promtool_test_rules([tests / "llm-router-alerts.test.yml"])
+    assert not result.ok and "HighErrorRate stays quiet below the floor (0.1/s)" in result.output
     slo = rules / "llm-router-slo.yml"
     slo.write_text(slo.read_text().replace("(6 * 0.005)", "(4 * 0.005)"))
     result = promtool_test_rules([tests / "llm-router-slo.test.yml"])
@@ -92,10 +96,12 @@ def test_suites_catch_rules_that_drift_from_the_thresholds(tmp_path):
     prod = load_settings("prod")
     write(artifacts(prod), tmp_path)
     rules = tmp_path / "prometheus" / "rules" / "llm-router-alerts.yml"
-    rules.write_text(rules.read_text().replace("> 0.1\n", "> 0.3\n").replace("< 10 and", "< 10 or"))
+    rules.write_text(rules.read_text().replace("\n      > 0.05\n", "\n      > 0.15\n").replace("< 10 and", "< 10 or")
+                     .replace('error"}[5m])) > 0.5\n', 'error"}[5m])) > 5\n'))
     result = promtool_test_rules([tmp_path / "prometheus" / "tests" / "llm-router-alerts.test.yml"])
     assert not result.ok
     assert "HighErrorRate fires" in result.output
+    assert "CriticalErrorRate fires above the floor (0.5/s)" in result.output
     assert "LowTokenGeneration stays quiet without traffic" in result.output
 
 
@@ -179,10 +185,11 @@ def test_edge_prefix_then_fire_counts_on_and_refuses_other_series():
     from alerts.definitions import SPECS
     from alerts.probes import Side
 
-    probe = next(s.probe for s in SPECS if s.name == "HighErrorRate")
+    probe = next(s.probe for s in SPECS if s.name == "HighClientErrorRate")
     edge, fire = probe.edge(0.1, 5, 10), probe.scenario(0.1, Side.FIRE, 10)
-    (series,) = fire.after(edge, 5)
-    assert series["values"] == "0+5.4x5 39+12x4"  # 0.09/s for 5 minutes, then 0.2/s: 11 samples like 0+12x10
+    rejected, served = fire.after(edge, 5)
+    # 10 requests/s, 9 % rejected for 5 minutes, then 20 %: 11 samples like 0+60x10 together.
+    assert rejected["values"] == "0+54x5 390+120x4" and served["values"] == "0+546x5 3210+480x4"
     other = next(s.probe for s in SPECS if s.name == "LowCacheHitRate").scenario(0.5, Side.FIRE, 10)
     with pytest.raises(ValueError, match="same series"):
         fire.after(other, 5)

@@ -18,7 +18,7 @@ def test_every_env_loads():
     for env in available_envs():
         s = load_settings(env)
         assert s.env == env
-        assert s.router.targets
+        assert s.router.kubernetes is not None and not s.router.targets  # every env discovers router pods
 
 
 def test_unknown_env_is_a_clear_error():
@@ -42,13 +42,18 @@ def test_malformed_key_names_key_and_env():
 def test_missing_and_unknown_keys_are_refused():
     config = _config()
     router = dict(config["router"])
-    del router["targets"]
-    with pytest.raises(SettingsError, match="router.targets.*missing"):
+    del router["models"]
+    with pytest.raises(SettingsError, match="router.models.*missing"):
         Settings.from_config("dev", dict(config, router=router))
     with pytest.raises(SettingsError, match="router.scrapeIntervall.*unknown key"):
         Settings.from_config("dev", dict(config, router=dict(config["router"], scrapeIntervall="1s")))
+    static = {k: v for k, v in config["router"].items() if k != "kubernetes"}
     with pytest.raises(SettingsError, match="targets\\[0\\].*host:port"):
-        Settings.from_config("dev", dict(config, router=dict(config["router"], targets=["nohost"])))
+        Settings.from_config("dev", dict(config, router=dict(static, targets=["nohost"])))
+    with pytest.raises(SettingsError, match="router.queueCapacity.*>= 1"):
+        Settings.from_config("dev", dict(config, router=dict(config["router"], queueCapacity=0)))
+    with pytest.raises(SettingsError, match="podNamespaces\\[0\\].*namespace"):
+        Settings.from_config("dev", dict(config, router=dict(config["router"], podNamespaces=["Not_A_NS"])))
 
 
 def test_secure_keys_are_recorded_by_name_only():

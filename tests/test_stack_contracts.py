@@ -52,8 +52,19 @@ def test_prometheus_configmap_contains_prometheus_yml_valid_in_cluster(env, tmp_
     doc["rule_files"] = [str(tmp_path / "rules" / "*.yml")]
     # Debian's promtool is built without Kubernetes service discovery: check the other jobs.
     doc["scrape_configs"] = [j for j in doc["scrape_configs"] if "kubernetes_sd_configs" not in j]
+    _local_credential_files(doc, tmp_path)
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(doc))
     promtool_check_config(tmp_path / "prometheus.yml").raise_for_failure()
+
+
+def _local_credential_files(doc, tmp_path):
+    """promtool checks that credential and CA files exist: point the pod's paths at local stand-ins."""
+    for job in doc["scrape_configs"]:
+        for section, key in (("authorization", "credentials_file"), ("tls_config", "ca_file")):
+            if key in job.get(section, {}):
+                stand_in = tmp_path / Path(job[section][key]).name
+                stand_in.write_text("stand-in\n")
+                job[section][key] = str(stand_in)
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -173,16 +184,20 @@ SEED_LIKE = {
 
 def test_in_cluster_overlay_on_a_seed_like_config(tmp_path):
     """Independent of the alerts renderer: the overlay keeps jobs and passes promtool."""
-    text = in_cluster(yaml.safe_dump(SEED_LIKE), "monitoring", ["alertmanager-0.alertmanager-headless.monitoring.svc:9093"])
+    text = in_cluster(yaml.safe_dump(SEED_LIKE), "monitoring", "monitoring-node-agents",
+                      ["alertmanager-0.alertmanager-headless.monitoring.svc:9093"])
     doc = yaml.safe_load(text)
     jobs = {j["job_name"]: j for j in doc["scrape_configs"]}
     assert list(jobs) == ["llm-router", "node-exporter", "prometheus", "kube-state-metrics"]
     assert jobs["llm-router"] == SEED_LIKE["scrape_configs"][0]
     assert jobs["node-exporter"]["scrape_interval"] == "30s"
-    assert jobs["node-exporter"]["dns_sd_configs"] == [{"names": ["node-exporter.monitoring.svc"], "type": "A", "port": 9100}]
+    assert jobs["node-exporter"]["dns_sd_configs"] == [
+        {"names": ["node-exporter.monitoring-node-agents.svc"], "type": "A", "port": 9100}]
     assert doc["global"]["external_labels"] == {"env": "dev", REPLICA_LABEL: "${POD_NAME}"}
     assert doc["alerting"]["alert_relabel_configs"] == [{"action": "labeldrop", "regex": REPLICA_LABEL}]
-    (tmp_path / "prometheus.yml").write_text(text)
+    doc = yaml.safe_load(text)
+    _local_credential_files(doc, tmp_path)
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(doc))
     promtool_check_config(tmp_path / "prometheus.yml").raise_for_failure()
 
 

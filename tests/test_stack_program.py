@@ -33,10 +33,17 @@ def test_every_component_is_a_component_resource(env):
 
 @pytest.mark.parametrize("env", ENVS)
 def test_namespace_from_config(env):
-    ns = load_settings(env).cluster.namespace
-    assert list(by_kind(env, "Namespace")) == [ns]
-    for kind in ("Deployment", "StatefulSet", "DaemonSet", "ConfigMap", "Secret", "Service"):
-        assert {o["metadata"]["namespace"] for o in by_kind(env, kind).values()} == {ns}, kind
+    """Node agents (host access) in their own namespace; everything else in the monitoring one."""
+    c = load_settings(env).cluster
+    assert sorted(by_kind(env, "Namespace")) == sorted([c.namespace, c.node_namespace])
+    assert {o["metadata"]["namespace"] for o in by_kind(env, "DaemonSet").values()} == {c.node_namespace}
+    node_agents = {"filebeat", "node-exporter", "elasticsearch-node-tuning"}
+    for kind in ("Deployment", "StatefulSet", "DaemonSet", "ConfigMap", "Secret", "Service", "NetworkPolicy"):
+        for name, obj in by_kind(env, kind).items():
+            agent = obj["metadata"]["labels"]["app.kubernetes.io/name"] in node_agents
+            assert obj["metadata"].get("namespace") in ((c.node_namespace,) if agent else (c.namespace, c.node_namespace)), name
+            if kind != "NetworkPolicy":  # the namespace baseline (deny, DNS) exists in both
+                assert obj["metadata"]["namespace"] == (c.node_namespace if agent else c.namespace), f"{kind} {name}"
 
 
 @pytest.mark.parametrize(("env", "prometheus", "alertmanager", "elasticsearch"), [
@@ -122,8 +129,9 @@ def test_elasticsearch_security_tls_heap(env):
     assert es_env["xpack.security.enabled"] == "true"
     assert es_env["xpack.security.http.ssl.enabled"] == es_env["xpack.security.transport.ssl.enabled"] == "true"
     assert es_env["ES_JAVA_OPTS"] == f"-Xms{cluster.es_heap} -Xmx{cluster.es_heap}"
-    has_sysctl = any(c["name"] == "max-map-count" for c in pod.get("initContainers", []))
-    assert has_sysctl == (cluster.es_max_map_count == "initContainer")
+    # The sysctl is a node DaemonSet's job (node agents' namespace), never a container of this pod.
+    assert not any(c["securityContext"].get("privileged") for c in pod["containers"] + pod.get("initContainers", []))
+    assert ("elasticsearch-node-tuning" in by_kind(env, "DaemonSet")) == (cluster.es_max_map_count == "nodeDaemonSet")
     assert (es_env.get("node.store.allow_mmap") == "false") == (cluster.es_max_map_count == "disableMmap")
 
 
@@ -132,7 +140,7 @@ def test_filebeat_daemonset_with_rbac(env):
     ds = by_kind(env, "DaemonSet")
     assert {"filebeat", "node-exporter"} <= set(ds)
     assert ds["filebeat"]["spec"]["template"]["spec"]["serviceAccountName"] == "filebeat"
-    assert f"{load_settings(env).cluster.namespace}-filebeat" in by_kind(env, "ClusterRoleBinding")
+    assert f"{load_settings(env).cluster.node_namespace}-filebeat" in by_kind(env, "ClusterRoleBinding")
 
 
 def test_missing_secret_names_key_and_env():

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from app_instrumentation import logs_fields as F
+from app_instrumentation import tracing
 from app_instrumentation.events import InferenceContext, InferenceResult
 from app_instrumentation.logs import LogConfig
 from app_instrumentation.logs_fields import Stream
@@ -30,6 +31,7 @@ from app_instrumentation.tracing import (
     otlp_exporter_from_env,
     setup_tracing,
 )
+from foundation.standards import semconv_reference
 from tests.test_logs_support import CaptureSink, capture_logger, http_receiver, leaf
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -44,14 +46,20 @@ def traced():
     provider.shutdown()
 
 
-def test_field_names_are_the_semantic_convention_names():
-    assert F.GEN_AI_OPERATION.path == GA.GEN_AI_OPERATION_NAME
-    assert F.GEN_AI_PROVIDER.path == GA.GEN_AI_PROVIDER_NAME
-    assert F.GEN_AI_REQUEST_MODEL.path == GA.GEN_AI_REQUEST_MODEL
-    assert F.GEN_AI_RESPONSE_MODEL.path == GA.GEN_AI_RESPONSE_MODEL
-    assert F.GEN_AI_INPUT_TOKENS.path == GA.GEN_AI_USAGE_INPUT_TOKENS
-    assert F.GEN_AI_OUTPUT_TOKENS.path == GA.GEN_AI_USAGE_OUTPUT_TOKENS
-    assert F.GEN_AI_FINISH_REASONS.path == GA.GEN_AI_RESPONSE_FINISH_REASONS
+def test_attribute_names_are_registered_semantic_convention_names():
+    """Every GenAI/other attribute name the spans use exists in the vendored registry and in the
+    opentelemetry-semantic-conventions package; log fields share the names ECS shares with OTel."""
+    registry = semconv_reference().attributes
+    for holder in (tracing.GA, tracing.SC):
+        for name in (v for k, v in vars(holder).items() if k.isupper()):
+            assert name in registry, f"{name} is not in semantic conventions {semconv_reference().version}"
+    assert tracing.GA.GEN_AI_PROVIDER_NAME == GA.GEN_AI_PROVIDER_NAME
+    assert tracing.GA.GEN_AI_REQUEST_STREAM == GA.GEN_AI_REQUEST_STREAM
+    for field in (F.GEN_AI_OPERATION, F.GEN_AI_REQUEST_MODEL, F.GEN_AI_RESPONSE_MODEL, F.GEN_AI_INPUT_TOKENS,
+                  F.GEN_AI_OUTPUT_TOKENS, F.GEN_AI_FINISH_REASONS, F.GEN_AI_REQUEST_MAX_TOKENS, F.GEN_AI_RESPONSE_ID):
+        assert field.path in registry, field.path
+    for name in (tracing.REQUEST_ID_ATTRIBUTE, tracing.ERROR_CODE_ATTRIBUTE, tracing.CACHED_MODEL_ATTRIBUTE):
+        assert name.startswith("llm_router.") and name not in registry
 
 
 def test_inference_span_has_genai_attributes(traced):
@@ -74,12 +82,14 @@ def test_inference_span_has_genai_attributes(traced):
 def test_inference_error_span(traced):
     provider, exporter = traced
     observer = TracingObserver(provider)
-    ctx = InferenceContext("llama-3-8b", "quick", "openai")
+    ctx = InferenceContext("llama-3-8b", "quick", "openai", attributes={"provider": "openai"})
     observer.on_start(ctx)
     observer.on_error(ctx, TimeoutError("no answer"))
     (span,) = exporter.get_finished_spans()
     assert span.status.status_code is StatusCode.ERROR
-    assert span.attributes["error.type"] == "TimeoutError" and span.attributes["error.code"] == "backend_timeout"
+    assert span.attributes["error.type"] == "TimeoutError"
+    assert span.attributes["llm_router.error.code"] == "backend_timeout" and "error.code" not in span.attributes
+    assert span.attributes[GA.GEN_AI_PROVIDER_NAME] == "openai", "required on error spans too"
     assert [e.name for e in span.events] == ["exception"]
 
 
@@ -165,8 +175,8 @@ def test_example_router_request_logs_carry_the_exported_trace_id(traced):
     assert inference.parent.span_id == server.context.span_id
     (access,) = [e for e in sink.events(Stream.ACCESS) if leaf(e, "url.path") == "/api/generate"]
     assert leaf(access, "trace.id") == trace_id and leaf(access, "span.id") == format(server.context.span_id, "016x")
-    inference_lines = [e for e in sink.events() if leaf(e, "llm.inference.id")]
-    assert {leaf(e, "event.action") for e in inference_lines} >= {"inference_start", "inference_complete"}
+    inference_lines = [e for e in sink.events() if leaf(e, "llm_router.inference.id")]
+    assert {leaf(e, "event.action") for e in inference_lines} == {"inference_complete"}
     for line in inference_lines:
         assert leaf(line, "trace.id") == trace_id
         assert leaf(line, "span.id") == format(inference.context.span_id, "016x")
@@ -184,7 +194,7 @@ def test_example_router_failed_inference_is_logged_traced_and_counted(traced):
     (inference,) = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.CLIENT]
     assert leaf(error_line, "trace.id") == format(inference.context.trace_id, "032x")
     assert inference.status.status_code is StatusCode.ERROR
-    assert leaf(error_line, "error.grouping_key") and leaf(error_line, "error.stack_trace")
+    assert leaf(error_line, "llm_router.error.grouping_key") and leaf(error_line, "error.stack_trace")
 
 
 def test_otlp_http_export_reaches_a_local_receiver(monkeypatch):
@@ -302,3 +312,97 @@ def test_no_tracing_means_no_exemplar_lookup():
     from app_instrumentation.collector import MetricsCollector
 
     assert MetricsCollector(process_metrics=False).exemplar is None
+
+
+def _otlp_spans(requests):
+    """Decoded spans from OTLP/HTTP protobuf bodies: name -> list of (kind, attributes, status, events)."""
+    out = {}
+    for request in requests:
+        assert request.headers["content-type"] == "application/x-protobuf"
+        for resource_spans in ExportTraceServiceRequest.FromString(request.body).resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    out.setdefault(span.name, []).append(span)
+    return out
+
+
+def _value(any_value):
+    kind = any_value.WhichOneof("value")
+    if kind == "array_value":
+        return tuple(_value(v) for v in any_value.array_value.values)
+    return getattr(any_value, kind)
+
+
+PROTO_TYPES = {"string": "string_value", "int": "int_value", "double": "double_value", "boolean": "bool_value"}
+
+
+def _check_registered(span):
+    """Every attribute is a registered semantic-convention name with its registered type, or ours."""
+    registry = semconv_reference().attributes
+    for kv in span.attributes:
+        if kv.key.startswith("llm_router."):
+            continue
+        assert kv.key in registry, f"{span.name}: {kv.key} is not registered (semconv {semconv_reference().version})"
+        expected = registry[kv.key]
+        kind = kv.value.WhichOneof("value")
+        if isinstance(expected, dict):  # an open enum: a string
+            assert kind == "string_value", kv.key
+        elif expected.endswith("[]"):
+            assert kind == "array_value" and all(
+                v.WhichOneof("value") == PROTO_TYPES[expected[:-2]] for v in kv.value.array_value.values), kv.key
+        else:
+            assert kind == PROTO_TYPES[expected], f"{kv.key}: {kind}, registry says {expected}"
+
+
+def test_example_router_spans_over_otlp_http(monkeypatch):
+    """ok, streaming, cached and failing inferences, exported by the real OTLP/HTTP exporter to a
+    receiver in this test and decoded from protobuf."""
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
+    from opentelemetry.proto.trace.v1.trace_pb2 import Status as ProtoStatus
+
+    with http_receiver() as receiver:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{receiver.url}/v1/traces")
+        provider = setup_tracing("router-under-test", "1.2.3", "test", set_global=False)
+        app, obs, _ = _router(provider)
+        body = {"prompt": "otlp please", "model": "gpt-4o-mini", "strategy": "quality", "max_tokens": 12}
+        with TestClient(app) as client:
+            ok = client.post("/api/generate", json=body, headers={"x-request-id": "req-ok-1"})
+            cached = client.post("/api/generate", json=body)
+            streamed = client.post("/api/generate", json={**body, "prompt": "stream", "stream": True})
+            client.post("/admin/faults", json={"outage": ["*"]})
+            failed = client.post("/api/generate", json={**body, "prompt": "fails"})
+        assert (ok.status_code, cached.json()["cached"], streamed.status_code) == (200, True, 200)
+        assert failed.status_code >= 500
+        obs.shutdown()
+    spans = _otlp_spans(receiver.requests)
+    calls = spans["chat gpt-4o-mini"]
+    assert len(calls) == 3, "ok, streamed and failed are model calls; the cache hit is not"
+    for span in [s for group in spans.values() for s in group]:
+        _check_registered(span)
+    ok_span, streamed_span, failed_span = sorted(calls, key=lambda s: s.start_time_unix_nano)
+    for span in calls:
+        a = {kv.key: _value(kv.value) for kv in span.attributes}
+        assert span.kind == ProtoSpan.SPAN_KIND_CLIENT
+        assert a["gen_ai.operation.name"] == "chat" and a["gen_ai.provider.name"] == "openai"
+        assert a["gen_ai.request.model"] == "gpt-4o-mini" and a["gen_ai.request.max_tokens"] == 12
+        assert (a["server.address"], a["server.port"]) == ("api.openai.com", 443)
+    ok_attrs = {kv.key: _value(kv.value) for kv in ok_span.attributes}
+    assert ok_attrs["gen_ai.usage.input_tokens"] > 0 and ok_attrs["gen_ai.usage.output_tokens"] > 0
+    assert ok_attrs["gen_ai.response.id"].startswith("chatcmpl-") and ok_attrs["gen_ai.response.finish_reasons"]
+    assert ok_attrs["llm_router.request.id"] == "req-ok-1"
+    assert "gen_ai.request.stream" not in ok_attrs and "gen_ai.response.time_to_first_chunk" not in ok_attrs
+    streamed_attrs = {kv.key: _value(kv.value) for kv in streamed_span.attributes}
+    assert streamed_attrs["gen_ai.request.stream"] is True
+    assert streamed_attrs["gen_ai.response.time_to_first_chunk"] > 0
+    failed_attrs = {kv.key: _value(kv.value) for kv in failed_span.attributes}
+    assert failed_span.status.code == ProtoStatus.STATUS_CODE_ERROR
+    assert failed_attrs["error.type"] == "llmmon.example_router.engine.AllBackendsFailed"
+    assert failed_attrs["llm_router.error.code"] == "backend_error"
+    assert "error.code" not in failed_attrs and "gen_ai.usage.output_tokens" not in failed_attrs
+    assert [e.name for e in failed_span.events] == ["exception"]
+    (cache_hit,) = spans["cache_hit gpt-4o-mini"]
+    hit = {kv.key: _value(kv.value) for kv in cache_hit.attributes}
+    assert cache_hit.kind == ProtoSpan.SPAN_KIND_INTERNAL
+    assert not any(k.startswith("gen_ai.") for k in hit), "a cache hit reports no provider and no token usage"
+    server = {kv.key: _value(kv.value) for kv in spans["POST /api/generate"][0].attributes}
+    assert server["http.route"] == "/api/generate" and server["llm_router.request.id"] == "req-ok-1"

@@ -7,7 +7,7 @@ Example (``Pulumi.<env>.yaml``, key ``llm-router-monitoring:alerting``)::
     grafanaUrl: https://grafana.example.com
     runbookUrl: https://runbooks.example.com/llm-router
     overrides:
-      HighErrorRate: {threshold: 0.5, for: 5m}
+      HighErrorRate: {threshold: 0.1, floor: 0.5, for: 5m}
     slos:
       availability: {objective: 99.5}
       ttft-latency: {objective: 99, thresholdSeconds: 1}
@@ -43,6 +43,8 @@ SLOS: tuple[str, ...] = ("availability", "ttft-latency")
 class Override:
     threshold: float | None = None
     for_: str | None = None
+    #: Alerts on a share of traffic also need an absolute rate above this (events/s).
+    floor: float | None = None
 
 
 @dataclass(frozen=True)
@@ -188,11 +190,14 @@ def _overrides(r: Reader) -> dict[str, Override]:
     for name, sub in r.sections("overrides").items():
         if name not in THRESHOLD_ALERTS:
             raise r.error(f"overrides.{name}", f"unknown alert name; alerts with thresholds: {', '.join(THRESHOLD_ALERTS)}")
-        sub.reject_unknown(frozenset({"threshold", "for"}))
-        threshold = sub.number("threshold", None) if "threshold" in sub.data else None
-        if threshold is not None and threshold < 0:
-            raise sub.error("threshold", f"expected a number >= 0, got {threshold}")
-        out[name] = Override(threshold, sub.duration("for", None) if "for" in sub.data else None)
+        sub.reject_unknown(frozenset({"threshold", "for", "floor"}))
+        numbers = {}
+        for key in ("threshold", "floor"):
+            numbers[key] = sub.number(key, None) if key in sub.data else None
+            if numbers[key] is not None and numbers[key] < 0:
+                raise sub.error(key, f"expected a number >= 0, got {numbers[key]}")
+        out[name] = Override(numbers["threshold"], sub.duration("for", None) if "for" in sub.data else None,
+                             numbers["floor"])
     return out
 
 

@@ -16,21 +16,25 @@ from foundation.settings.reader import Reader
 #: Kubernetes versions whose schemas the installed kubernetes-validate bundles and we accept.
 SUPPORTED_KUBERNETES = ("1.28.0", "1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0")
 
-#: Pinned images. Prometheus stays on the release whose promtool checks the rendered config.
+#: Pinned images: supported releases (README "Image versions" says how each was checked).
+#: The rules and configs they load must also pass Debian's promtool 2.42 / amtool 0.25 (tests).
+#: Any entry may be pinned by digest in an env (``repo:tag@sha256:...``); then pods pull
+#: IfNotPresent, otherwise Always (a moved tag is noticed).
 DEFAULT_IMAGES: dict[str, str] = {
-    "prometheus": "quay.io/prometheus/prometheus:v2.42.0",
-    "alertmanager": "quay.io/prometheus/alertmanager:v0.25.0",
-    "grafana": "docker.io/grafana/grafana:10.4.2",
-    "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:8.13.4",
-    "logstash": "docker.elastic.co/logstash/logstash:8.13.4",
-    "kibana": "docker.elastic.co/kibana/kibana:8.13.4",
-    "filebeat": "docker.elastic.co/beats/filebeat:8.13.4",
-    "jaegerCollector": "docker.io/jaegertracing/jaeger-collector:1.57.0",
-    "jaegerQuery": "docker.io/jaegertracing/jaeger-query:1.57.0",
-    "nodeExporter": "quay.io/prometheus/node-exporter:v1.8.1",
-    "kubeStateMetrics": "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.12.0",
-    "jaegerIndexCleaner": "docker.io/jaegertracing/jaeger-es-index-cleaner:1.57.0",
-    "sysctl": "docker.io/library/busybox:1.36.1",
+    "prometheus": "quay.io/prometheus/prometheus:v3.13.2",  # 3.13 LTS
+    "alertmanager": "quay.io/prometheus/alertmanager:v0.34.2",
+    "grafana": "docker.io/grafana/grafana:12.4.3",
+    "elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:9.3.4",
+    "logstash": "docker.elastic.co/logstash/logstash:9.3.4",
+    "kibana": "docker.elastic.co/kibana/kibana:9.3.4",
+    "filebeat": "docker.elastic.co/beats/filebeat:9.3.4",
+    "jaegerCollector": "docker.io/jaegertracing/jaeger-collector:1.76.0",
+    "jaegerQuery": "docker.io/jaegertracing/jaeger-query:1.76.0",
+    "nodeExporter": "quay.io/prometheus/node-exporter:v1.10.2",
+    "kubeRbacProxy": "quay.io/brancz/kube-rbac-proxy:v0.20.2",
+    "kubeStateMetrics": "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.17.0",
+    "jaegerIndexCleaner": "docker.io/jaegertracing/jaeger-es-index-cleaner:1.76.0",
+    "sysctl": "docker.io/library/busybox:1.37.0",
 }
 
 #: Service key in the config -> (replicas, cpu req, mem req, cpu limit, mem limit, storage or None).
@@ -44,7 +48,8 @@ DEFAULT_WORKLOADS: dict[str, tuple[int, str, str, str, str, str | None]] = {
     "filebeat": (1, "50m", "100Mi", "200m", "200Mi", None),
     "jaegerCollector": (1, "100m", "128Mi", "500m", "256Mi", None),
     "jaegerQuery": (1, "100m", "128Mi", "500m", "256Mi", None),
-    "nodeExporter": (1, "50m", "32Mi", "200m", "64Mi", None),
+    # kube-prometheus' sizing: node-exporter's collectors grow with the node's disks and NICs.
+    "nodeExporter": (1, "100m", "180Mi", "250m", "180Mi", None),
     "kubeStateMetrics": (1, "50m", "64Mi", "200m", "128Mi", None),
 }
 
@@ -54,11 +59,19 @@ WORKLOAD_KEYS = frozenset({"replicas", "resources", "storage"})
 OPTIONAL_STORAGE = frozenset({"grafana"})
 SERVICE_EXTRA_KEYS: dict[str, frozenset[str]] = {
     "prometheus": frozenset({"retention", "retentionSize"}),
-    "elasticsearch": frozenset({"heap", "maxMapCount", "tlsSecret", "traceRetentionDays"}),
-    "logstash": frozenset({"queueMaxBytes"}),
+    "elasticsearch": frozenset({"heap", "maxMapCount", "tlsSecret", "traceRetentionDays", "spread"}),
+    "logstash": frozenset({"queueMaxBytes", "tlsSecret"}),
+    "filebeat": frozenset({"tlsSecret"}),
+    "nodeExporter": frozenset({"tlsSecret"}),
 }
-MAX_MAP_COUNT_MODES = ("initContainer", "disableMmap", "nodePrerequisite")
-INGRESS_SERVICES = ("grafana", "prometheus", "alertmanager", "kibana")
+#: How Elasticsearch gets vm.max_map_count: a privileged DaemonSet in the node-agents namespace
+#: sets it on every node, mmap is switched off (small clusters), or the nodes already have it.
+MAX_MAP_COUNT_MODES = ("nodeDaemonSet", "disableMmap", "nodePrerequisite")
+#: Master-eligible Elasticsearch pods on different nodes: a preference, or a scheduling rule.
+SPREAD_MODES = ("preferred", "required")
+#: Only services with their own login may get an Ingress (Prometheus, Alertmanager and
+#: jaeger-query have none: kubectl port-forward).
+INGRESS_SERVICES = ("grafana", "kibana")
 
 QUANTITY_RE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 BYTES_RE = re.compile(r"^([0-9]+)(B|KB|MB|GB|TB)$")  # Prometheus/Logstash byte sizes
@@ -101,6 +114,9 @@ class Workload:
 @dataclass(frozen=True)
 class ClusterSettings:
     namespace: str
+    #: Pods that need host access (node-exporter, Filebeat, the sysctl DaemonSet) run here, so
+    #: ``namespace`` can enforce the restricted Pod Security Standard.
+    node_namespace: str
     kubernetes_version: str
     #: None: the cluster's default StorageClass.
     storage_class: str | None
@@ -110,7 +126,12 @@ class ClusterSettings:
     prometheus_retention_size: str
     es_heap: str
     es_max_map_count: str
+    es_spread: str
+    #: TLS Secrets (``ca.crt``, ``tls.crt``, ``tls.key``) issued by one CA, e.g. one cert-manager Issuer.
     es_tls_secret: str
+    logstash_tls_secret: str
+    filebeat_tls_secret: str
+    node_exporter_tls_secret: str
     #: Jaeger's daily span indices older than this are deleted (log retention: logging section).
     trace_retention_days: int
     logstash_queue_max_bytes: str
@@ -122,7 +143,7 @@ class ClusterSettings:
     ingress_annotations: dict[str, str]
 
     KEYS = frozenset(
-        {"namespace", "kubernetesVersion", "storageClass", "images", "ingress", *DEFAULT_WORKLOADS}
+        {"namespace", "nodeNamespace", "kubernetesVersion", "storageClass", "images", "ingress", *DEFAULT_WORKLOADS}
     )
 
     @classmethod
@@ -131,6 +152,9 @@ class ClusterSettings:
         namespace = _dns_name(r, "namespace", "monitoring")
         workloads = {name: _workload(r.section(name), name) for name in DEFAULT_WORKLOADS}
         prom, es, ls, ingress = r.section("prometheus"), r.section("elasticsearch"), r.section("logstash"), r.section("ingress")
+        node_namespace = _dns_name(r, "nodeNamespace", f"{namespace}-node-agents")
+        if node_namespace == namespace:
+            raise r.error("nodeNamespace", "must differ from cluster.namespace (it allows privileged pods)")
         retention_size = _byte_size(prom, "retentionSize", "8GB")
         _check_fits(prom, "retentionSize", _bytes(retention_size), workloads["prometheus"].storage)
         queue_max = _byte_size(ls, "queueMaxBytes", "1GB")
@@ -138,6 +162,7 @@ class ClusterSettings:
         storage_class = _dns_name(r, "storageClass", "") if r.data.get("storageClass") else None
         return cls(
             namespace=namespace,
+            node_namespace=node_namespace,
             kubernetes_version=r.choice("kubernetesVersion", SUPPORTED_KUBERNETES, "1.30.0"),
             storage_class=storage_class,
             images=_images(r.section("images")),
@@ -145,8 +170,12 @@ class ClusterSettings:
             prometheus_retention=prom.duration("retention", "7d"),
             prometheus_retention_size=retention_size,
             es_heap=_heap(es, workloads["elasticsearch"].resources.memory_limit),
-            es_max_map_count=es.choice("maxMapCount", MAX_MAP_COUNT_MODES, "initContainer"),
+            es_max_map_count=es.choice("maxMapCount", MAX_MAP_COUNT_MODES, "nodeDaemonSet"),
+            es_spread=es.choice("spread", SPREAD_MODES, "preferred"),
             es_tls_secret=_dns_name(es, "tlsSecret", "elasticsearch-certs"),
+            logstash_tls_secret=_dns_name(ls, "tlsSecret", "logstash-certs"),
+            filebeat_tls_secret=_dns_name(r.section("filebeat"), "tlsSecret", "filebeat-certs"),
+            node_exporter_tls_secret=_dns_name(r.section("nodeExporter"), "tlsSecret", "node-exporter-certs"),
             trace_retention_days=es.int("traceRetentionDays", 7, minimum=1),
             logstash_queue_max_bytes=queue_max,
             ingress_class=ingress.str("className", "") or None,
@@ -244,7 +273,9 @@ def _images(r: Reader) -> dict[str, str]:
 def _hosts(r: Reader) -> dict[str, str]:
     r.reject_unknown(frozenset({"className", "controllerNamespace", "hosts", "annotations"}))
     hosts = r.section("hosts")
-    hosts.reject_unknown(frozenset(INGRESS_SERVICES))
+    for name in sorted(set(hosts.data) - set(INGRESS_SERVICES)):
+        raise hosts.error(name, f"{name} has no login of its own and gets no Ingress (use kubectl port-forward); "
+                                f"hosts may name: {', '.join(INGRESS_SERVICES)}")
     out = {}
     for name in sorted(hosts.data):
         host = hosts.str(name)

@@ -33,7 +33,9 @@ class LoggingSettings:
     #: ILM warm phase (read-only, force-merged) starts this long after rollover.
     warm_after: str = "2d"
     elasticsearch_hosts: tuple[str, ...] = ("https://elasticsearch:9200",)
-    logstash_hosts: tuple[str, ...] = ("logstash:5044",)
+    #: Where Filebeat ships; empty: the stack's own Logstash, by the cross-namespace name its
+    #: certificate carries (Filebeat runs in the node agents' namespace).
+    logstash_hosts: tuple[str, ...] = ()
     #: Port the Logstash beats input listens on.
     beats_port: int = 5044
     level: str = "info"

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
+import os
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmmon.command_errors import CommandError, non_negative, os_problem, port_number
 from llmmon.example_router.config import ConfigError, RouterConfig, load_config
 
 if TYPE_CHECKING:
@@ -32,13 +34,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "  curl -s localhost:8080/metrics | promtool check metrics\n"
         "  curl -s -XPOST localhost:8080/admin/faults -d '{\"error_rate\": 0.5}'\n"
     )
-    p.add_argument("--port", type=int, required=True, help="TCP port to listen on (0 picks a free one)")
+    p.add_argument("--port", type=port_number, required=True, help="TCP port to listen on (0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    p.add_argument("--traffic", type=float, default=0.0, metavar="RPS",
+    p.add_argument("--traffic", type=non_negative, default=0.0, metavar="RPS",
                    help="generate this many requests per second against itself (default: %(default)s, off)")
     p.add_argument("--config", type=Path, metavar="FILE",
                    help="router config, JSON (.json) or TOML: models, backends (latency_ms, tokens_per_second, "
                         "error_rate, rate_limit_rpm, usd_per_million_*), strategies, limits")
+    p.add_argument("--litellm", action="store_true",
+                   help="serve a real litellm.Router (mock answers, nothing leaves the machine) behind the same API, "
+                        "measured by app_instrumentation.integrations.litellm")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn log level (default: %(default)s)")
 
@@ -46,38 +51,61 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn  # the router extra; imported here so `llmmon --help` works without it
 
-    from llmmon.example_router.app import create_app
+    if args.litellm:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM's price table offline
+        from llmmon.litellm_router.app import create_app
+    else:
+        from llmmon.example_router.app import create_app
 
-    if args.traffic < 0:
-        print("llmmon router: --traffic must be >= 0", file=sys.stderr)
-        return 2
     try:
         config = load_config(args.config) if args.config else RouterConfig()
     except (OSError, ConfigError) as exc:
-        print(f"llmmon router: bad --config: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"bad --config: {os_problem(exc) if isinstance(exc, OSError) else exc}", 2) from None
+    sock = listen(args.host, args.port)  # before any work: a busy port is one line, not a crashed startup
     from app_instrumentation.logs_wiring import Observability
 
     # ECS logs on stdout, OTel spans (OTLP when OTEL_EXPORTER_OTLP_* is set), Sentry when SENTRY_DSN is set.
     obs = Observability.from_env()
     app = create_app(config, traffic_rps=args.traffic, observers=obs.observers, wrappers=obs.wrappers())
     obs.bind(app.collector, app.routes)
-    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
-                                           lifespan="on", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, lifespan="on", access_log=False))
     try:
-        asyncio.run(serve(server))
+        asyncio.run(serve(server, sock))
     finally:
+        sock.close()
         obs.shutdown()
     return 0
 
 
-async def serve(server: uvicorn.Server) -> None:
-    """Serve, printing one ``listening on`` line with the real port (``--port 0`` picks a free one)."""
-    task = asyncio.create_task(server.serve())
+def listen(host: str, port: int) -> socket.socket:
+    """A bound, listening socket for uvicorn, or a CommandError saying why not and what to do."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as exc:
+        raise CommandError(f"cannot listen on --host {host}: {exc.strerror}", 2) from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is not busy
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        hint = "pick another with --port PORT, or --port 0 for any free one"
+        raise CommandError(f"cannot listen on {host}:{port}: {os_problem(exc)}; {hint}", 2) from None
+    return sock
+
+
+async def serve(server: uvicorn.Server, sock: socket.socket) -> None:
+    """Serve on ``sock``, printing one ``listening on`` line with the real port (``--port 0`` picks one)."""
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.05)
-    for listener in server.servers if server.started else ():
-        for sock in listener.sockets:
-            host, port = sock.getsockname()[:2]
+    if server.started:
+        host, port = sock.getsockname()[:2]
+        try:
             print(f"{LISTENING} http://{host}:{port}", flush=True)
+        except BrokenPipeError:  # `llmmon router | head -1`: nobody reads stdout any more
+            server.should_exit = True
+            await task
+            raise
     await task

@@ -17,25 +17,32 @@ from pathlib import Path
 
 from foundation.settings import available_envs, load_settings
 from llmmon.checkers import MissingTool
+from llmmon.command_errors import CommandError, non_negative, os_problem, port_number, positive_seconds
 from llmmon.localstack.configs import PROFILES, LocalConfigs
 from llmmon.localstack.httpjson import NotReady
 from llmmon.localstack.processes import signals_interrupt
+from llmmon.localstack.restarts import GaveUp
 from llmmon.localstack.stack import LocalStack, StackOptions
+from llmmon.localstack.state import StackRunning
 
 DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "llmmon-up"
+ROUTERS = ("example", "litellm")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default="dev", help=f"environment to render: one of {', '.join(available_envs())}")
-    p.add_argument("--for", dest="seconds", type=float, metavar="SECONDS",
+    p.add_argument("--for", dest="seconds", type=positive_seconds, metavar="SECONDS",
                    help="stop after this many seconds (default: run until Ctrl-C)")
     add_workdir_argument(p)
     p.add_argument("--profile", choices=sorted(PROFILES), default="default",
                    help="rules to load: 'default' = the env's rules; 'test' = short 'for'/intervals, "
                    "alerts fire within seconds (what the live tests use)")
-    p.add_argument("--traffic", type=float, default=5.0, metavar="RPS", help="generated requests per second")
+    p.add_argument("--traffic", type=non_negative, default=5.0, metavar="RPS", help="generated requests per second")
+    p.add_argument("--router", choices=ROUTERS, default="example",
+                   help="traffic source: the simulated example router, or a real LiteLLM Router (mock answers) "
+                   "measured by app_instrumentation.integrations.litellm")
     for name, default in (("router", 8080), ("prometheus", 9090), ("alertmanager", 9093)):
-        p.add_argument(f"--{name}-port", type=int, default=default, metavar="PORT",
+        p.add_argument(f"--{name}-port", type=port_number, default=default, metavar="PORT",
                        help=f"preferred {name} port on 127.0.0.1 (default {default}); if busy, or 0, a free one")
 
 
@@ -44,14 +51,29 @@ def add_workdir_argument(p: argparse.ArgumentParser) -> None:
                    help=f"where configs, data, logs, notifications.jsonl and state.json go (default: {DEFAULT_WORKDIR})")
 
 
+def usable_workdir(workdir: Path) -> Path:
+    """``workdir``, created and writable, or a CommandError saying why not."""
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        probe = workdir / ".llmmon-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise CommandError(f"cannot use --workdir {workdir}: {os_problem(exc)}; pass a folder you can write to") from None
+    return workdir
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.env)
+    usable_workdir(args.workdir)
     options = StackOptions(
         workdir=args.workdir, env=args.env, profile=args.profile, traffic_rps=args.traffic,
         router_port=args.router_port, prometheus_port=args.prometheus_port,
         alertmanager_port=args.alertmanager_port,
         prometheus_flags=list(PROFILES[args.profile].prometheus_flags),
     )
+    if args.router == "litellm":
+        options.router_argv.append("--litellm")
     stack = LocalStack(options, LocalConfigs(settings, PROFILES[args.profile]))
     with signals_interrupt():
         return _run_stack(stack, args)
@@ -60,13 +82,20 @@ def run(args: argparse.Namespace) -> int:
 def _run_stack(stack: LocalStack, args: argparse.Namespace) -> int:
     try:
         state = stack.start()
-    except (MissingTool, NotReady) as exc:
+    except (MissingTool, NotReady, StackRunning) as exc:
         print(f"llmmon up: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"llmmon up: {os_problem(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130  # start() already stopped what it had started
+    show, say = _printer()
+    code = 0
     try:
         print(f"env {args.env}, profile {args.profile}, workdir {args.workdir}")
+        for note in stack.notes:
+            print(f"  note: {note}")
         for name, url, pid in (("router", state.router_url, state.pids["router"]),
                                ("prometheus", state.prometheus_url, state.pids["prometheus"]),
                                ("alertmanager", state.alertmanager_url, state.pids["alertmanager"]),
@@ -75,20 +104,27 @@ def _run_stack(stack: LocalStack, args: argparse.Namespace) -> int:
         print(f"  notifications {state.notifications_file}\n"
               f"Inject faults with: llmmon fault --workdir {args.workdir} error-burst|slow|outage|router-down|"
               f"router-up|clear.  Ctrl-C stops everything.", flush=True)
-        stack.serve(args.seconds, _printer())
+        stack.serve(args.seconds, show, say=say)
     except KeyboardInterrupt:
         pass
+    except GaveUp as exc:
+        print(f"\nllmmon up: {exc}", file=sys.stderr, flush=True)
+        code = 1
     finally:
         stack.stop()
         print("\nstopped: router, prometheus, alertmanager, webhook sink", flush=True)
-    return 0
+    return code
 
 
-def _printer() -> Callable[[str], None]:
+def _printer() -> tuple[Callable[[str], None], Callable[[str], None]]:
+    """(status line, event line) writers: on a terminal the status line updates in place and an
+    event (a restarted child) gets a line of its own above it; in a log every line is a line."""
     tty = sys.stdout.isatty()
 
     def show(line: str) -> None:
-        # On a terminal the status line updates in place; in a log it is one line per tick.
         print(f"\r\033[K{line}" if tty else line, end="" if tty else "\n", flush=True)
 
-    return show
+    def say(line: str) -> None:
+        print(f"\r\033[K{line}" if tty else line, flush=True)
+
+    return show, say

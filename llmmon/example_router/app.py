@@ -2,7 +2,8 @@
 
 Layers, outermost first: ``MetricsMiddleware`` (HTTP + connection metrics by route
 template) -> any extra wrappers (access logs, tracing) -> ``MonitoringApp`` (``/metrics``,
-``/metrics/json``, ``/health*``) -> the Starlette app (``/api/*``, ``/admin/faults``).
+``/metrics/json``, ``/health*``) -> the Starlette app (``/api/*``, ``/admin/faults``, and
+``/debug`` when the config enables it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.routing import Route
 
 from app_instrumentation import exposition, health_checks
 from app_instrumentation.collector import MetricsCollector
+from app_instrumentation.debug import RecentErrors, debug_report
 from app_instrumentation.events import InferenceObserver, ObserverSet
 from app_instrumentation.health import HealthChecker
 from app_instrumentation.labels import LabelPolicy
@@ -32,9 +34,15 @@ from llmmon.example_router.engine import AllBackendsFailed, Generation, Router
 from llmmon.example_router.faults import FaultError, Faults
 from llmmon.example_router.queue import QueueFull
 from llmmon.example_router.traffic import TrafficGenerator
-from llmmon.example_router.validation import InvalidRequest, parse_generate
+from llmmon.example_router.validation import (
+    MAX_BODY_BYTES,
+    InvalidRequest,
+    decode_json,
+    one_line,
+    parse_generate,
+)
 
-MAX_BODY_BYTES = 1 << 20
+DEBUG_PATH = "/debug"
 _FAILURE_STATUS = {"rate_limited": 429, "timeout": 504}
 
 
@@ -43,6 +51,26 @@ def error_response(status: int, error_type: str, message: str, field: str | None
     if field:
         error["field"] = field
     return JSONResponse({"error": error}, status_code=status)
+
+
+def refusal(exc: InvalidRequest) -> JSONResponse:
+    response = error_response(exc.status, exc.error_type, exc.message, exc.field)
+    if exc.status == 413:
+        response.headers["connection"] = "close"  # the rest of the body is not read
+    return response
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON through the request schema's decoder; stops reading past ``MAX_BODY_BYTES``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise InvalidRequest("body", f"larger than {MAX_BODY_BYTES} bytes", 413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise InvalidRequest("body", f"larger than {MAX_BODY_BYTES} bytes", 413)
+    return decode_json(bytes(body))
 
 
 def build_health(config: RouterConfig, router: Router, collector: MetricsCollector) -> HealthChecker:
@@ -74,12 +102,13 @@ class RouterApp:
             config.model_names, (b.name for b in config.backends), config.strategies, config.max_series,
         ))
         self.collector.initialize_series(log_streams=[s.value for s in Stream])
-        self.observers = ObserverSet([self.collector, *observers])
+        self.recent_errors = RecentErrors()
+        self.observers = ObserverSet([self.collector, *observers, self.recent_errors])
         self.faults = Faults(tuple(b.name for b in config.backends))
         rng = random.Random(config.seed)
         self.router = Router(config, self.collector, self.observers, self.faults, rng)
         self.health = build_health(config, self.router, self.collector)
-        self.starlette = Starlette(routes=self._routes(), lifespan=self._lifespan, max_body_size=MAX_BODY_BYTES)
+        self.starlette = Starlette(routes=self._routes(), lifespan=self._lifespan)
         self.monitoring = exposition.MonitoringApp(self.collector.registry, self.health, self.starlette)
         inner: ASGIApp = self.monitoring
         for wrap in wrappers:
@@ -101,25 +130,26 @@ class RouterApp:
         finally:
             await self.traffic.stop()
             await self.health.stop()
+            await self.router.stop()
 
     def _routes(self) -> list[Route]:
-        return [
+        routes = [
             Route("/api/generate", self.generate, methods=["POST"]),
             Route("/api/models", self.list_models, methods=["GET"]),
             Route("/api/models/{model}", self.get_model, methods=["GET"]),
-            Route("/admin/faults", self.faults_endpoint, methods=["GET", "POST", "DELETE"]),
+            Route("/admin/faults", self.faults_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
+        if self.config.debug_endpoint:  # reveals internals: only when the config asks for it
+            routes.append(Route(DEBUG_PATH, self.debug, methods=["GET"]))
+        return routes
 
     # --- endpoints -------------------------------------------------------------------
     async def generate(self, request: Request) -> Response:
         try:
-            body = json.loads(await request.body())
-            req = parse_generate(body, self.config)
-        except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError and InvalidRequest are ValueErrors
+            req = parse_generate(await read_json(request), self.config)
+        except InvalidRequest as exc:  # a client's mistake: counted as a warning, never as a server error
             self.collector.error(InvalidRequest.error_type, "api", "warning")
-            field = exc.field if isinstance(exc, InvalidRequest) else "body"
-            message = exc.message if isinstance(exc, InvalidRequest) else f"not valid JSON: {exc}"
-            return error_response(400 if field == "body" else 422, InvalidRequest.error_type, message, field)
+            return refusal(exc)
         try:
             generation = await self.router.open(req)
         except QueueFull as exc:
@@ -168,12 +198,29 @@ class RouterApp:
             "backends": [b.name for b in self.config.backends if b.serves(name)],
         }
 
+    async def debug(self, request: Request) -> Response:
+        router = self.router
+        return JSONResponse(debug_report({
+            "config": self.config,
+            "models": {name: {"format": m.format, "size_bytes": m.size_bytes} for name, m in sorted(router.loaded.items())},
+            "backends": {name: b.current_state() for name, b in router.backends.items()},
+            "queue": {"waiting": router.queue.waiting, "max_waiting": router.queue.max_waiting,
+                      "max_concurrency": self.config.max_concurrency},
+            "cache": {"entries": len(router.cache), "size_bytes": router.cache.size_bytes,
+                      "max_entries": router.cache.max_entries},
+            "faults": self.faults.to_json(),
+            "recent_errors": self.recent_errors.snapshot(),
+        }))
+
     async def faults_endpoint(self, request: Request) -> Response:
-        if request.method == "POST":
+        if request.method in ("POST", "PUT"):  # POST changes what it names, PUT replaces every fault
+            change = self.faults.apply if request.method == "POST" else self.faults.replace
             try:
-                self.faults.apply(json.loads(await request.body()))
-            except (FaultError, ValueError) as exc:
-                return error_response(400, "validation_error", str(exc))
+                change(await read_json(request))
+            except InvalidRequest as exc:
+                return refusal(exc)
+            except FaultError as exc:
+                return error_response(400, "validation_error", one_line(str(exc)))
         elif request.method == "DELETE":
             self.faults.clear()
         return JSONResponse(self.faults.to_json())

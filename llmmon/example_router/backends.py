@@ -49,6 +49,11 @@ class Unavailable(BackendError):
     reason = "unavailable"
 
 
+class CircuitOpen(Unavailable):
+    """Refused by the circuit breaker without a call: not a new failure of the backend (counting it
+    as one would keep the breaker open for as long as traffic flows, however healthy the backend)."""
+
+
 class TokenBucket:
     """``per_minute`` requests per minute, bursting up to ``per_minute``; 0 = unlimited."""
 
@@ -79,6 +84,8 @@ class Answer:
     first_token_at: float
     finish_reason: str
     output_tokens: int
+    #: The completion's id, as an OpenAI-compatible backend returns it.
+    response_id: str | None = None
 
 
 class SimulatedBackend:
@@ -135,6 +142,8 @@ class SimulatedBackend:
         started = time.perf_counter()
         try:
             answer = await self._start(model, max_tokens, started)
+        except CircuitOpen:
+            raise
         except BackendError:
             self._failed()
             raise
@@ -147,7 +156,7 @@ class SimulatedBackend:
         if self.state == "down":
             raise Unavailable(self.name, "backend is down")
         if self.state == "cooling_down":
-            raise Unavailable(self.name, "circuit breaker open")
+            raise CircuitOpen(self.name, "circuit breaker open")
         if faults.rate_limit_exhausted or not self.bucket.take():
             self._publish_remaining(0 if faults.rate_limit_exhausted else None)
             raise RateLimited(self.name, "rate limit exceeded")
@@ -160,7 +169,9 @@ class SimulatedBackend:
             raise BackendError(self.name, "backend returned an error")
         output_tokens = self.rng.randint(max(1, max_tokens // 4), max_tokens)
         finish = "length" if output_tokens == max_tokens else "stop"
-        return Answer(self.name, self._tokens(output_tokens), started, time.perf_counter(), finish, output_tokens)
+        response_id = f"chatcmpl-{self.rng.getrandbits(64):016x}"
+        return Answer(self.name, self._tokens(output_tokens), started, time.perf_counter(), finish, output_tokens,
+                      response_id)
 
     def _publish_remaining(self, value: float | None = None) -> None:
         if self.bucket.capacity:

@@ -30,6 +30,9 @@ class ResponseCache:
         self.size_bytes = 0
         collector.cache_size(0, CACHE_TYPE)
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def _check(self) -> None:
         if self.faults.cache_broken:
             raise CacheError("response cache unavailable (injected fault)")

@@ -20,11 +20,17 @@ class ConfigError(ValueError):
     pass
 
 
+#: What the built-in traffic generator sends (kind -> weight): generations, invalid bodies (4xx),
+#: model lookups, unknown paths (404) and health reads. A fault-free profile sets "invalid" to 0.
+TRAFFIC_KINDS = ("generate", "invalid", "model", "unknown", "health")
+DEFAULT_TRAFFIC_MIX: Mapping[str, float] = {"generate": 85, "invalid": 6, "model": 5, "unknown": 2, "health": 2}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     name: str
     format: str = "gguf"
-    size_bytes: float = 5e9
+    size_bytes: int = 5_000_000_000
     #: Simulated load time at startup and on reload.
     load_seconds: float = 0.05
 
@@ -45,6 +51,11 @@ class BackendConfig:
     outage: bool = False
     usd_per_million_input_tokens: float = 0.0
     usd_per_million_output_tokens: float = 0.0
+    #: ``gen_ai.provider.name`` of its calls (openai, vllm, ...); empty: the backend's name.
+    provider: str = ""
+    #: Where it is reached (``server.address``/``server.port`` on spans and logs); empty: unknown.
+    server_address: str = ""
+    server_port: int = 0
 
     def serves(self, model: str) -> bool:
         return "*" in self.models or model in self.models
@@ -54,7 +65,7 @@ class BackendConfig:
 class HealthConfig:
     interval_seconds: float = 15.0
     check_timeout_seconds: float = 2.0
-    memory_limit_bytes: float = 0.0  # 0: the machine's RAM
+    memory_limit_bytes: float = 0.0  # 0: the container's cgroup limit, else the machine's RAM
     disk_path: str = "."
     inference_probe: bool = False
     probe_min_interval_seconds: float = 60.0
@@ -63,21 +74,23 @@ class HealthConfig:
 @dataclass(frozen=True)
 class RouterConfig:
     models: tuple[ModelConfig, ...] = (
-        ModelConfig("llama-3-8b", "gguf", 5e9),
-        ModelConfig("llama-3-70b", "gguf", 4e10),
-        ModelConfig("mistral-7b", "safetensors", 1.4e10),
+        ModelConfig("llama-3-8b", "gguf", 5_000_000_000),
+        ModelConfig("llama-3-70b", "gguf", 40_000_000_000),
+        ModelConfig("mistral-7b", "safetensors", 14_000_000_000),
         ModelConfig("gpt-4o-mini", "api", 0),
     )
     # Defaults give a healthy baseline at a few requests per second that still shows every signal now
     # and then: local-gpu errors (retries), vllm timeouts (fallbacks), openai's rate limit near its load.
     backends: tuple[BackendConfig, ...] = (
         BackendConfig("local-gpu", ("llama-3-8b", "mistral-7b"), latency_ms=30, tokens_per_second=80,
-                      error_rate=0.05),
+                      error_rate=0.05, provider="vllm", server_address="127.0.0.1", server_port=8000),
         BackendConfig("vllm", ("llama-3-8b", "llama-3-70b", "mistral-7b"), latency_ms=50, tokens_per_second=150,
                       error_rate=0.03, timeout_rate=0.02, timeout_ms=300,
-                      usd_per_million_input_tokens=0.05, usd_per_million_output_tokens=0.2),
+                      usd_per_million_input_tokens=0.05, usd_per_million_output_tokens=0.2,
+                      provider="vllm", server_address="vllm.inference.svc", server_port=8000),
         BackendConfig("openai", ("*",), latency_ms=120, tokens_per_second=60, error_rate=0.01, rate_limit_rpm=60,
-                      usd_per_million_input_tokens=0.15, usd_per_million_output_tokens=0.6),
+                      usd_per_million_input_tokens=0.15, usd_per_million_output_tokens=0.6,
+                      provider="openai", server_address="api.openai.com", server_port=443),
     )
     #: Strategy -> backends in the order they are tried (fallback goes down the list).
     strategies: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: {
@@ -99,7 +112,10 @@ class RouterConfig:
     breaker_cooldown_seconds: float = 5.0
     max_series: int = 500
     seed: int | None = None
+    #: Serve ``GET /debug`` (process, config, models, queue, cache, recent errors; secrets redacted).
+    debug_endpoint: bool = False
     health: HealthConfig = field(default_factory=HealthConfig)
+    traffic_mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TRAFFIC_MIX))
 
     def __post_init__(self) -> None:
         backends = {b.name for b in self.backends}
@@ -113,6 +129,10 @@ class RouterConfig:
             for key in ("error_rate", "timeout_rate"):
                 if not 0 <= getattr(b, key) <= 1:
                     raise ConfigError(f"backends.{b.name}.{key}: must be between 0 and 1")
+        unknown = sorted(set(self.traffic_mix) - set(TRAFFIC_KINDS))
+        if unknown or not sum(self.traffic_mix.values()) > 0:
+            raise ConfigError(f"traffic_mix: expected weights >= 0 for some of {list(TRAFFIC_KINDS)} "
+                              f"(not all 0){f', unknown {unknown}' if unknown else ''}")
 
     def backend(self, name: str) -> BackendConfig:
         return next(b for b in self.backends if b.name == name)
@@ -147,6 +167,11 @@ def _value(cls: type, f: dataclasses.Field[Any], value: Any, path: str) -> Any:
         return tuple(_build(_NESTED[f.name], item, f"{path}[{i}]") for i, item in enumerate(value))
     if cls is RouterConfig and f.name == "health":
         return _build(HealthConfig, value, path)
+    if cls is RouterConfig and f.name == "traffic_mix":
+        if not isinstance(value, Mapping) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in value.values()):
+            raise ConfigError(f"{path}: expected a table of request kind -> weight >= 0")
+        return {str(k): float(v) for k, v in value.items()}
     if cls is RouterConfig and f.name == "strategies":
         if not isinstance(value, Mapping) or not all(isinstance(v, list) for v in value.values()):
             raise ConfigError(f"{path}: expected a table of strategy -> list of backends")

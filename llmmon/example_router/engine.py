@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from app_instrumentation import catalog
-from app_instrumentation.collector import MetricsCollector
+from app_instrumentation.collector import COMPONENT, MetricsCollector
 from app_instrumentation.events import (
+    CACHE_HIT_ATTRIBUTE,
     COMPLETION_ATTRIBUTE,
     PROMPT_ATTRIBUTE,
+    PROVIDER_ATTRIBUTE,
+    SERVER_ATTRIBUTE,
     InferenceContext,
     InferenceResult,
     ModelEvent,
@@ -37,6 +40,17 @@ from llmmon.example_router.queue import InferenceQueue
 RETRY_REASONS = ("error",)
 #: Cached answers are replayed in pieces of this many characters.
 REPLAY_CHARS = 24
+#: How often a stalled inference (the ``stall`` fault) looks whether it may go on.
+STALL_POLL_SECONDS = 0.1
+#: Every ``errors_total`` (type, component, severity) this router records: a backend attempt that
+#: failed (recovered by a retry or fallback, or not), a cache error served around, a rejected
+#: request, and a failed inference (``MetricsCollector.on_error``: once per failed request).
+ERROR_SERIES: tuple[tuple[str, str, str], ...] = (
+    *((t, "backend", "warning") for t in ("backend_error", "backend_timeout", "rate_limited")),
+    ("cache_error", "cache", "warning"),
+    ("validation_error", "api", "warning"),
+    *((t, COMPONENT, "error") for t in ("backend_error", "backend_timeout", "rate_limited", "queue_full")),
+)
 
 
 @dataclass(frozen=True)
@@ -137,6 +151,7 @@ class Generation:
             cached=answer is None,
             cost_usd=cost,
             finish_reason=finish_reason,
+            response_id=answer.response_id if answer else None,
         )
         self.router.observers.complete(self.ctx, self.result)
 
@@ -183,6 +198,12 @@ class Router:
         if model is not None:
             self.observers.model_unloaded(ModelEvent(name, model.format, model.size_bytes))
 
+    async def stop(self) -> None:
+        """Shutdown: unload every model (each unload is observed, so logged and counted)."""
+        self._started = False
+        for name in sorted(self.loaded):
+            await self.unload_model(name)
+
     def initialize_series(self) -> None:
         """Zero series for every backend event this config can produce, so alerts and dashboards
         see the families (and rate() has a starting point) before the first retry or fallback."""
@@ -195,6 +216,8 @@ class Router:
         for from_backend, to_backend in sorted(pairs):
             for reason in catalog.FALLBACKS.enums["reason"]:
                 c.preinitialize(catalog.FALLBACKS, from_backend, to_backend, reason)
+        for error_type, component, severity in ERROR_SERIES:
+            c.preinitialize(catalog.ERRORS, error_type, component, severity)
 
     def is_initialized(self) -> bool:
         return self._started and not self.faults.not_ready
@@ -211,12 +234,29 @@ class Router:
             # Observers decide whether to keep the prompt (logs drop it unless capture is enabled).
             attributes={PROMPT_ATTRIBUTE: req.prompt},
         )
-        self.observers.start(ctx)
+        # In progress until the generation is closed, whichever way it ends (the stall alert's input).
         resources = AsyncExitStack()
+        resources.enter_context(self.collector.inference_in_progress())
         try:
+            while self.faults.stall:  # injected: nothing gets through until the fault is cleared
+                await asyncio.sleep(STALL_POLL_SECONDS)
+            # Observers learn at start whether a model is called, and which provider first (tracing
+            # samplers need gen_ai.provider.name when the span starts).
             cached = await self._cache_lookup(req)
-            if cached is not None:
-                return Generation(self, req, ctx, cached=cached)
+        except BaseException:
+            await resources.aclose()
+            raise
+        if cached is not None:
+            ctx.attributes[CACHE_HIT_ATTRIBUTE] = True
+            ctx.backend = str(cached["backend"])
+        else:
+            candidates = self.candidates(ctx.model, ctx.strategy)
+            if candidates:
+                self._target(ctx, candidates[0])
+        self.observers.start(ctx)
+        if cached is not None:
+            return Generation(self, req, ctx, cached=cached, resources=resources)
+        try:
             await resources.enter_async_context(self.queue.slot())
             answer = await self._attempts(ctx)
             ctx.backend = answer.backend
@@ -256,7 +296,7 @@ class Router:
                 self.collector.fallback(previous, name, last.reason)
             backend = self.backends[name]
             for attempt in range(self.config.max_retries + 1):
-                ctx.backend = name
+                self._target(ctx, name)
                 started = time.perf_counter()
                 try:
                     return await backend.start(ctx.model, ctx.prompt_tokens, ctx.max_tokens)
@@ -268,6 +308,16 @@ class Router:
                     self.collector.retry(name, exc.reason)
             previous = name
         raise AllBackendsFailed(ctx.model, last)
+
+    def _target(self, ctx: InferenceContext, backend: str) -> None:
+        """The backend about to be called, its provider and (when configured) its address."""
+        cfg = self.backends[backend].config
+        ctx.backend = backend
+        ctx.attributes[PROVIDER_ATTRIBUTE] = cfg.provider or backend
+        if cfg.server_address:
+            ctx.attributes[SERVER_ATTRIBUTE] = (cfg.server_address, cfg.server_port)
+        else:
+            ctx.attributes.pop(SERVER_ATTRIBUTE, None)
 
     def _record_failure(self, model: str, exc: BackendError, seconds: float) -> None:
         self.collector.backend_request(model, exc.backend, "error", seconds)

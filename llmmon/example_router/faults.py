@@ -8,9 +8,13 @@ POST body (every key optional; a POST changes only what it names):
 - ``outage``: list of backends that refuse every call (``"*"`` = all backends),
 - ``rate_limit_exhausted``: list of backends whose rate limit is used up (``"*"`` = all),
 - ``cache_broken`` (bool): the response cache fails (degrades health, errors_total{cache_error}),
-- ``not_ready`` (bool): the router reports itself not initialized (health critical, not ready).
+- ``not_ready`` (bool): the router reports itself not initialized (health critical, not ready),
+- ``stall`` (bool): every inference hangs (cached ones too) until the fault is cleared, as behind a
+  deadlock; health, metrics and the rest of the API keep answering.
 
-DELETE clears every fault; GET shows them.
+PUT takes the same body but *replaces* every fault with it (what ``llmmon fault`` sends, so one
+drill step never silently adds to the last). DELETE clears every fault; GET shows them, and
+``restore_bodies`` turns that answer back into requests (a restarted router gets its faults back).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ALL = "*"
-KEYS = frozenset({"error_rate", "latency_ms", "backends", "outage", "rate_limit_exhausted", "cache_broken", "not_ready"})
+FLAGS = ("cache_broken", "not_ready", "stall")
+KEYS = frozenset({"error_rate", "latency_ms", "backends", "outage", "rate_limit_exhausted", *FLAGS})
 
 
 class FaultError(ValueError):
@@ -41,6 +46,7 @@ class Faults:
     backends: dict[str, BackendFaults] = field(default_factory=dict)
     cache_broken: bool = False
     not_ready: bool = False
+    stall: bool = False
 
     def __post_init__(self) -> None:
         self.clear()
@@ -49,6 +55,7 @@ class Faults:
         self.backends = {name: BackendFaults() for name in self.backend_names}
         self.cache_broken = False
         self.not_ready = False
+        self.stall = False
 
     def for_backend(self, name: str) -> BackendFaults:
         return self.backends.get(name) or BackendFaults()
@@ -56,9 +63,14 @@ class Faults:
     def to_json(self) -> dict[str, Any]:
         return {
             "backends": {name: vars(f).copy() for name, f in sorted(self.backends.items())},
-            "cache_broken": self.cache_broken,
-            "not_ready": self.not_ready,
+            **{flag: getattr(self, flag) for flag in FLAGS},
         }
+
+    def replace(self, body: Any) -> None:
+        """Every fault as ``body`` says, the others cleared (validated first: a bad body changes nothing)."""
+        self._parse(body)
+        self.clear()
+        self.apply(body)
 
     def apply(self, body: Any) -> None:
         """Validate the whole body first, then apply it (a bad body changes nothing)."""
@@ -66,10 +78,9 @@ class Faults:
         for name, changes in updates.items():
             for key, value in changes.items():
                 setattr(self.backends[name], key, value)
-        if "cache_broken" in body:
-            self.cache_broken = body["cache_broken"]
-        if "not_ready" in body:
-            self.not_ready = body["not_ready"]
+        for flag in FLAGS:
+            if flag in body:
+                setattr(self, flag, body[flag])
 
     def _parse(self, body: Any) -> dict[str, dict[str, Any]]:
         if not isinstance(body, Mapping):
@@ -77,7 +88,7 @@ class Faults:
         unknown = sorted(set(body) - KEYS)
         if unknown:
             raise FaultError(f"unknown keys {unknown}; known: {sorted(KEYS)}")
-        for key in ("cache_broken", "not_ready"):
+        for key in FLAGS:
             if key in body and not isinstance(body[key], bool):
                 raise FaultError(f"{key}: expected true or false")
         scoped = self._names(body.get("backends", [ALL]), "backends")
@@ -113,3 +124,17 @@ def _number(value: Any, key: str, upper: float | None = None) -> float:
         bound = f"between 0 and {upper:g}" if upper is not None else ">= 0"
         raise FaultError(f"{key}: expected a number {bound}, got {value!r}")
     return float(value)
+
+
+def restore_bodies(snapshot: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(method, body) requests that bring a fresh router's faults to ``snapshot`` (a GET answer):
+    a PUT with the router-wide faults, then a POST per backend with an error rate or extra latency."""
+    backends: Mapping[str, Mapping[str, Any]] = snapshot.get("backends", {})
+    first = {key: sorted(name for name, f in backends.items() if f.get(key)) for key in ("outage", "rate_limit_exhausted")}
+    first |= {key: bool(snapshot.get(key)) for key in FLAGS}
+    requests = [("PUT", first)]
+    for name, f in sorted(backends.items()):
+        changed = {key: f[key] for key in ("error_rate", "latency_ms") if f.get(key)}
+        if changed:
+            requests.append(("POST", {"backends": [name], **changed}))
+    return requests

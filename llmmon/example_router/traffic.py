@@ -1,9 +1,10 @@
 """Built-in traffic generator: a request mix that drives every metric the router exposes.
 
-Requests go through the full ASGI stack (middleware included) in-process. The mix:
-repeated prompts (cache hits), streaming and non-streaming generations over every model and
-strategy (backend errors -> retries, fallbacks, rate limits with the default config),
-invalid bodies (4xx), templated and unknown paths, health reads, and a periodic model reload.
+Requests go through the full ASGI stack (middleware included) in-process. The mix
+(``RouterConfig.traffic_mix``): repeated prompts (cache hits), streaming and non-streaming
+generations over every model and strategy (backend errors -> retries, fallbacks, rate limits
+with the default config), invalid bodies (4xx), templated and unknown paths, health reads, and
+a periodic model reload.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ class TrafficGenerator:
 
     async def _one(self, client: httpx.AsyncClient) -> None:
         self.sent += 1
-        kind = self.rng.choices(("generate", "invalid", "model", "unknown", "health"), (85, 6, 5, 2, 2))[0]
+        kinds = self.config.traffic_mix
+        kind = self.rng.choices(list(kinds), list(kinds.values()))[0]
         try:
             if kind == "generate":
                 await client.post("/api/generate", json=self.generate_body())

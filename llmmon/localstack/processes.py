@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
@@ -36,6 +36,7 @@ class Child:
     argv: list[str]
     log_path: Path
     proc: subprocess.Popen[bytes]
+    started_at: float = field(default_factory=time.monotonic)
 
     @property
     def pid(self) -> int:
@@ -43,6 +44,16 @@ class Child:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def exit_reason(self) -> str:
+        """``exit code 3`` or ``killed by SIGKILL`` (after it has exited)."""
+        code = self.proc.returncode
+        if code is not None and code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
 
     def log_tail(self, lines: int = 20) -> str:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import queue
 import shutil
 import sys
@@ -14,10 +15,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from llmmon.checkers import require
+from llmmon.example_router.faults import restore_bodies
 from llmmon.localstack.api import Alertmanager, Prometheus
-from llmmon.localstack.httpjson import wait_ready, wait_until
+from llmmon.localstack.httpjson import get_json, send_json, wait_ready, wait_until
 from llmmon.localstack.ports import HOST, is_free, pick_port
 from llmmon.localstack.processes import Child, Supervisor
+from llmmon.localstack.restarts import Backoff, Restarter
 from llmmon.localstack.state import StackState
 from llmmon.localstack.status import status_line
 from llmmon.localstack.webhook import WebhookSink
@@ -60,6 +63,8 @@ class StackOptions:
     ready_timeout: float = 60.0
     #: Extra prometheus flags (the test profile shortens the alert resend delay).
     prometheus_flags: list[str] = field(default_factory=list)
+    #: Delays before restarting a crashed child, and when to give up.
+    restart_backoff: Backoff = field(default_factory=Backoff)
     #: Command that runs the router; "{port}" and "{rps}" are substituted.
     router_argv: list[str] = field(default_factory=lambda: [
         sys.executable, "-m", "llmmon.cli", "router", "--host", HOST, "--port", "{port}", "--traffic", "{rps}",
@@ -77,6 +82,10 @@ class LocalStack:
         self.state: StackState | None = None
         self._commands: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any]]] = queue.Queue()
         self._serving = False
+        #: The router's injected faults while it is down (restored by router_up).
+        self._faults: dict[str, Any] | None = None
+        #: What the user should know about the start (a preferred port that was taken, a stale state.json).
+        self.notes: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> StackState:
@@ -91,14 +100,19 @@ class LocalStack:
     def _start(self) -> StackState:
         o, w = self.options, self.workdir
         w.mkdir(parents=True, exist_ok=True)
+        stale = StackState.claim(w)
+        if stale:
+            self.notes.append(stale)
         shutil.rmtree(w / "data", ignore_errors=True)  # fresh TSDB: no alerts from a previous run
         self.sink = WebhookSink(w / "notifications.jsonl", pick_port(o.sink_port) if o.sink_port else 0, control={
             "router-down": lambda: self._in_main_thread(self.router_down),
             "router-up": lambda: self._in_main_thread(self.router_up),
         }).start()
         taken: set[int] = {self.sink.port}
-        ports = {name: pick_port(pref, taken=taken) for name, pref in (
-            ("router", o.router_port), ("prometheus", o.prometheus_port), ("alertmanager", o.alertmanager_port))}
+        preferred = {"router": o.router_port, "prometheus": o.prometheus_port, "alertmanager": o.alertmanager_port}
+        ports = {name: pick_port(pref, taken=taken) for name, pref in preferred.items()}
+        self.notes += [f"port {pref} for {name} is taken; using {ports[name]} instead"
+                       for name, pref in preferred.items() if pref and ports[name] != pref]
         self.endpoints = e = Endpoints(
             router=f"{HOST}:{ports['router']}", prometheus=f"{HOST}:{ports['prometheus']}",
             alertmanager=f"{HOST}:{ports['alertmanager']}", webhook_url=self.sink.url,
@@ -125,7 +139,7 @@ class LocalStack:
             env=o.env, profile=o.profile,
             prometheus_url=f"http://{e.prometheus}", alertmanager_url=f"http://{e.alertmanager}",
             router_url=f"http://{e.router}", webhook_url=self.sink.url, control_url=f"{self.sink.url}/control",
-            notifications_file=str(self.sink.path), pids=self.pids(), started_at=time.time(),
+            notifications_file=str(self.sink.path), pids=self.pids(), started_at=time.time(), up_pid=os.getpid(),
         )
         self.state.write(w)
         return self.state
@@ -135,7 +149,8 @@ class LocalStack:
         if self.sink is not None:
             self.sink.stop()
             self.sink = None
-        StackState.remove(self.workdir)
+        if self.state is not None:  # never another stack's file (start() refused to share a workdir)
+            StackState.remove(self.workdir)
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -152,9 +167,11 @@ class LocalStack:
         return self.supervisor.start("router", argv)
 
     def router_down(self) -> dict[str, Any]:
+        # The injected faults describe the backends, not the process: keep them for router_up.
+        self._faults = self._router_faults()
         self.supervisor.stop("router")
         self._write_pids()
-        return {"router": "stopped"}
+        return {"router": "stopped", "faults_kept": self._faults is not None}
 
     def router_up(self) -> dict[str, Any]:
         assert self.endpoints is not None
@@ -166,7 +183,24 @@ class LocalStack:
             child = self._start_router()
         wait_ready(f"http://{self.endpoints.router}/health/live", self.options.ready_timeout, child)
         self._write_pids()
-        return {"router": "running", "pid": child.pid}
+        reply: dict[str, Any] = {"router": "running", "pid": child.pid}
+        if self._faults is not None:
+            for method, body in restore_bodies(self._faults):
+                send_json(method, self._faults_url, body)
+            reply["faults"], self._faults = self._router_faults(), None
+        return reply
+
+    @property
+    def _faults_url(self) -> str:
+        assert self.endpoints is not None
+        return f"http://{self.endpoints.router}/admin/faults"
+
+    def _router_faults(self) -> dict[str, Any] | None:
+        """The router's injected faults; None when it has no fault injection (any other router)."""
+        try:
+            return dict(get_json(self._faults_url))
+        except (OSError, RuntimeError, ValueError):
+            return None
 
     def _write_pids(self) -> None:
         if self.state is not None:
@@ -190,17 +224,22 @@ class LocalStack:
     def status(self) -> str:
         return status_line(self.prometheus, self.sink.records() if self.sink else [])
 
-    def serve(self, seconds: float | None, on_tick: Callable[[str], None], tick: float = 2.0) -> None:
-        """Run control commands in this (main) thread and report status until ``seconds`` pass.
+    def serve(self, seconds: float | None, on_tick: Callable[[str], None], tick: float = 2.0,
+              say: Callable[[str], None] | None = None) -> None:
+        """Run control commands in this (main) thread, restart crashed children and report status
+        until ``seconds`` pass; ``GaveUp`` when a child keeps crashing (the caller stops everything).
 
         Children must be started from the main thread: PR_SET_PDEATHSIG fires when the
         *thread* that forked them ends, so a request thread must not start the router.
         """
         deadline = None if seconds is None else time.monotonic() + seconds
+        restarter = Restarter(self.supervisor, say or on_tick, self.options.restart_backoff,
+                              on_restart=lambda child: self._write_pids())
         self._serving = True
         try:
             next_tick = 0.0
             while deadline is None or time.monotonic() < deadline:
+                restarter.check()
                 try:
                     fn, reply = self._commands.get(timeout=0.2)
                 except queue.Empty:
@@ -215,7 +254,8 @@ class LocalStack:
                     try:
                         on_tick(self.status())
                     except (OSError, RuntimeError) as exc:
-                        on_tick(f"status unavailable: {exc}")
+                        reason = getattr(exc, "reason", None) or exc
+                        on_tick(f"status unavailable: Prometheus does not answer ({reason})")
         finally:
             self._serving = False
 

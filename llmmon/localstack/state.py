@@ -6,11 +6,17 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from llmmon.localstack.processes import pid_alive
+
 STATE_FILE = "state.json"
 
 
 class NoStack(RuntimeError):
     pass
+
+
+class StaleStack(NoStack):
+    """state.json is there but the ``llmmon up`` that wrote it is gone (killed with SIGKILL, a reboot)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,17 @@ class StackState:
     notifications_file: str
     pids: dict[str, int] = field(default_factory=dict)
     started_at: float = 0.0
+    #: The ``llmmon up`` process (0 in files written before it was recorded).
+    up_pid: int = 0
+
+    def is_live(self) -> bool:
+        """Its ``llmmon up`` and at least one of its children still run (dead PIDs: a stale file)."""
+        return (not self.up_pid or pid_alive(self.up_pid)) and any(pid_alive(p) for p in self.pids.values())
+
+    def stale_reason(self, workdir: Path) -> str:
+        who = (f"the llmmon up that wrote it (pid {self.up_pid}) is not running any more" if self.up_pid
+               else "none of its processes runs any more")
+        return f"stale {workdir / STATE_FILE}: {who}; start a stack with: llmmon up --workdir {workdir}"
 
     def write(self, workdir: Path) -> Path:
         path = workdir / STATE_FILE
@@ -39,8 +56,39 @@ class StackState:
         (workdir / STATE_FILE).unlink(missing_ok=True)
 
     @classmethod
-    def read(cls, workdir: Path) -> StackState:
+    def read(cls, workdir: Path, live: bool = True) -> StackState:
+        """The running stack's state; ``NoStack`` (one line) when there is none, ``StaleStack`` when
+        the file outlived its stack (with ``live=False``, the file as it is)."""
         path = workdir / STATE_FILE
         if not path.is_file():
             raise NoStack(f"no running stack: {path} does not exist (start one with: llmmon up --workdir {workdir})")
-        return cls(**json.loads(path.read_text()))
+        try:
+            state = cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise StaleStack(f"unreadable {path} ({type(exc).__name__}: {exc}); "
+                             f"start a stack with: llmmon up --workdir {workdir}") from None
+        if live and not state.is_live():
+            raise StaleStack(state.stale_reason(workdir))
+        return state
+
+    @classmethod
+    def claim(cls, workdir: Path) -> str | None:
+        """Before a new stack starts in ``workdir``: ``StackRunning`` if one runs there; a stale
+        state.json is removed and described (a line for the user), else None."""
+        path = workdir / STATE_FILE
+        if not path.is_file():
+            return None
+        try:
+            state: StackState | None = cls.read(workdir, live=False)
+        except StaleStack:  # unreadable
+            state = None
+        if state is not None and state.is_live():
+            raise StackRunning(f"a stack already runs in {workdir} (llmmon up pid {state.up_pid or '?'}, "
+                               f"{state.prometheus_url}); stop it first, or pass another --workdir")
+        cls.remove(workdir)
+        pid = f"pid {state.up_pid}" if state is not None and state.up_pid else "pid unknown"
+        return f"removed a stale {path} (the llmmon up that wrote it, {pid}, is gone)"
+
+
+class StackRunning(RuntimeError):
+    """Another ``llmmon up`` uses this workdir."""

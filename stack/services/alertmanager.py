@@ -63,7 +63,8 @@ def build(ctx: Context) -> Service:
         net.allow(
             app,
             ingress=[
-                net.Flow([*net.apps("prometheus", "grafana"), net.Peer(namespace=c.ingress_namespace)], [WEB]),
+                # No Ingress and no login: Prometheus and Grafana only (people use kubectl port-forward).
+                net.Flow(net.apps("prometheus", "grafana"), [WEB]),
                 net.Flow(net.apps(NAME), [MESH_TCP, MESH_UDP]),
             ],
             egress=[net.Flow(net.apps(NAME), [MESH_TCP, MESH_UDP]), net.Flow(net.anywhere(), RECEIVER_PORTS)],
@@ -73,5 +74,4 @@ def build(ctx: Context) -> Service:
         objects.insert(0, k.secret(app, "alertmanager-receivers", {
             posixpath.basename(path): ctx.secret(key) for key, path in files.items()
         }))
-    objects += k.ingresses(app, WEB.name, c)
     return Service("Alertmanager", objects)

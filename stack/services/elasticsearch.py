@@ -2,8 +2,12 @@
 
 TLS material is a prerequisite Secret (``cluster.elasticsearch.tlsSecret``, keys ``ca.crt``,
 ``tls.crt``, ``tls.key``: the layout cert-manager writes). The setup Job sets the built-in
-``kibana_system`` password, creates one least-privilege user per client (Logstash, Jaeger,
-Grafana) and applies the log pipeline's ILM policy and index template.
+``kibana_system`` password, creates one least-privilege user per client (Logstash, Jaeger's
+writer and reader, Grafana) and applies the log pipeline's ILM policy and index template.
+
+The root filesystem stays read-only: an init container copies the image's config/ into an
+emptyDir (Elasticsearch writes its keystore there). ``vm.max_map_count`` is set on the nodes by
+a privileged DaemonSet in the node agents' namespace, never by a container in this namespace.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ UID = 1000  # the image's elasticsearch user
 #: Where clients mount the CA certificate (only ``ca.crt`` of the TLS Secret).
 CA_DIR = "/etc/elasticsearch-ca"
 CERTS_DIR = "/usr/share/elasticsearch/config/certs"
+CONFIG_DIR = "/usr/share/elasticsearch/config"
 CREDENTIALS = "elasticsearch-credentials"
 SECRETS_DIR = "/run/secrets/elasticsearch"
 SETUP_DIR = "/etc/elasticsearch-setup"
@@ -35,12 +40,14 @@ PASSWORDS = {
     "kibana-system-password": "kibanaSystemPassword",
     "logstash-writer-password": "logstashWriterPassword",
     "jaeger-password": "jaegerPassword",
+    "jaeger-reader-password": "jaegerReaderPassword",
     "grafana-reader-password": "grafanaReaderPassword",
 }
 #: Clients the stack creates: user -> (role, password file).
 USERS = {
     "logstash_writer": ("llm_router_logs_writer", "logstash-writer-password"),
     "jaeger": ("jaeger_writer", "jaeger-password"),
+    "jaeger_reader": ("jaeger_reader", "jaeger-reader-password"),
     "grafana_reader": ("llm_router_logs_reader", "grafana-reader-password"),
 }
 #: Jaeger writes daily ``jaeger-span-*`` / ``jaeger-service-*`` indices.
@@ -59,9 +66,15 @@ def roles(ctx: Context) -> dict[str, dict[str, object]]:
             "cluster": ["monitor", "manage_ilm", "manage_index_templates"],
             "indices": [{"names": [logs], "privileges": ["write", "create", "create_index", "manage", "manage_ilm"]}],
         },
+        # The collector writes and creates daily indices; the index cleaner deletes old ones.
         "jaeger_writer": {
             "cluster": ["monitor", "manage_index_templates"],
             "indices": [{"names": [JAEGER_INDICES], "privileges": ["all"]}],
+        },
+        # jaeger-query only searches spans.
+        "jaeger_reader": {
+            "cluster": ["monitor"],
+            "indices": [{"names": [JAEGER_INDICES], "privileges": ["read", "view_index_metadata"]}],
         },
         "llm_router_logs_reader": {
             "cluster": ["monitor"],
@@ -70,11 +83,15 @@ def roles(ctx: Context) -> dict[str, dict[str, object]]:
     }
 
 
+#: curl reads its credentials as a config file on stdin, written by bash's printf builtin: the
+#: password is never in any process's argv (``ps``, /proc/<pid>/cmdline).
+CURL_AUTH = """printf 'user = "elastic:%%s"\\n' "$(cat %(secrets)s/elastic-password)" | curl -K - """
+
 SETUP_SCRIPT = """#!/bin/bash
 # Idempotent: every request is a PUT/POST of the desired state.
 set -euo pipefail
 api() {  # METHOD PATH [BODY_FILE]
-  curl -sSf --cacert %(ca)s/ca.crt -u "elastic:$(cat %(secrets)s/elastic-password)" \\
+  """ + CURL_AUTH + """-sSf --cacert %(ca)s/ca.crt \\
     -H 'Content-Type: application/json' -X "$1" "%(url)s$2" ${3:+--data-binary "@$3"}
   echo
 }
@@ -145,16 +162,38 @@ def _node_env(ctx: Context) -> list[k.Obj]:
     return env
 
 
-def _sysctl_init(ctx: Context) -> list[k.Obj]:
-    if ctx.cluster.es_max_map_count != "initContainer":
+MAX_MAP_COUNT = 262144
+TUNING_RESOURCES = k.Resources("5m", "8Mi", "20m", "16Mi")
+
+
+def node_tuning(ctx: Context) -> list[k.Obj]:
+    """vm.max_map_count on every node, from the node agents' namespace (the only privileged step).
+
+    A privileged init container sets the sysctl; the long-running container is unprivileged and
+    only reports ready while the node keeps the value, so a node that lost it shows up.
+    """
+    if ctx.cluster.es_max_map_count != "nodeDaemonSet":
         return []
-    return [{
-        "name": "max-map-count", "image": ctx.cluster.images["sysctl"], "imagePullPolicy": "IfNotPresent",
-        "command": ["sysctl", "-w", "vm.max_map_count=262144"],
-        "resources": {"requests": {"cpu": "10m", "memory": "8Mi"}, "limits": {"cpu": "50m", "memory": "16Mi"}},
-        # The one privileged container: a node sysctl cannot be set otherwise.
-        "securityContext": {"privileged": True, "runAsUser": 0, "runAsNonRoot": False},
-    }]
+    app = ctx.app("elasticsearch-node-tuning", "node-tuning", "sysctl", node_agent=True)
+    check = k.exec_probe(["sh", "-c", f'[ "$(cat /proc/sys/vm/max_map_count)" -ge {MAX_MAP_COUNT} ]'], initial=5, period=60)
+    pause = k.Container(name="pause", image=app.image, resources=TUNING_RESOURCES,
+                        command=["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 3600 & wait; done"],
+                        liveness=check, readiness=check)
+    sysctl = k.Container(name="max-map-count", image=app.image, resources=TUNING_RESOURCES,
+                         command=["sysctl", "-w", f"vm.max_map_count={MAX_MAP_COUNT}"]).build()
+    # A node sysctl cannot be set otherwise: the one privileged container of the stack.
+    sysctl["securityContext"] = {"privileged": True, "runAsUser": 0, "runAsNonRoot": False, "readOnlyRootFilesystem": True}
+    pod = k.PodSpec(
+        containers=[pause], init_containers=[sysctl], run_as_non_root=False,
+        annotations={k.EXCEPTION_ANNOTATION: "privileged init container sets vm.max_map_count on the node"},
+        config_checksum=k.checksum(sysctl["command"]),
+        skips={check_id: f"init container sets the node sysctl vm.max_map_count ({what}); "
+                         "node agents' namespace only, exits at once"
+               for check_id, what in (("CKV_K8S_16", "privileged"), ("CKV_K8S_20", "privileged implies escalation"),
+                                      ("CKV_K8S_28", "privileged keeps NET_RAW"),
+                                      ("CKV_K8S_37", "privileged keeps every capability"))},
+    )
+    return [k.daemon_set(app, pod), k.pod_disruption_budget(app)]
 
 
 def _setup_job(ctx: Context, app: k.App, files: dict[str, str]) -> k.Obj:
@@ -168,41 +207,52 @@ def _setup_job(ctx: Context, app: k.App, files: dict[str, str]) -> k.Obj:
     return k.setup_job(k.App("elasticsearch-setup", "setup", app.image, app.namespace), container, [
         k.config_volume("setup", "elasticsearch-setup"), k.secret_volume("credentials", CREDENTIALS),
         ca_volume(ctx, "ca"), {"name": "work", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-    ], files, UID)
+    ], files, UID, skips={"CKV_K8S_40": IMAGE_USER})
+
+
+#: checkov wants uids >= 10000; Elastic's images own their files as uid 1000.
+IMAGE_USER = "the image's own user (uid 1000) owns its files; non-root, no host paths"
+
+#: Cluster health on this node, verified against the CA (the certificate names localhost).
+READINESS_SCRIPT = CURL_AUTH + "-sf --cacert " + CERTS_DIR + "/ca.crt 'https://localhost:9200/_cluster/health?local=true' >/dev/null"
 
 
 def build(ctx: Context) -> Service:
     app = ctx.app(NAME, "logs-storage", "elasticsearch")
     w, c = ctx.workload("elasticsearch"), ctx.cluster
     files = setup_files(ctx)
-    readiness = k.exec_probe(["/bin/bash", "-c", (
-        # Loopback: the certificate names the service, so only here is verification skipped.
-        f'curl -sf -k -u "elastic:$(cat {SECRETS_DIR}/elastic-password)" '
-        "'https://127.0.0.1:9200/_cluster/health?local=true' >/dev/null"
-    )], initial=20)
+    readiness = k.exec_probe(["/bin/bash", "-c", READINESS_SCRIPT % {"secrets": SECRETS_DIR}], initial=20)
     container = k.Container(
         name=NAME, image=app.image, resources=w.resources, ports=[ES_PORT, TRANSPORT], env=_node_env(ctx),
         run_as_user=UID,
-        # Elasticsearch writes its keystore and temp files under config/ and /tmp at start.
-        read_only=False,
         mounts=[
             k.mount("data", "/usr/share/elasticsearch/data", read_only=False),
+            # Writable copies: the entrypoint creates the keystore in config/; logs, JNA and temp files.
+            k.mount("config", CONFIG_DIR, read_only=False), k.mount("logs", "/usr/share/elasticsearch/logs", read_only=False),
+            k.mount("tmp", "/tmp", read_only=False),
             k.mount("certs", CERTS_DIR), k.mount("credentials", SECRETS_DIR),
         ],
         liveness=k.tcp_probe(TRANSPORT.name, initial=90, failures=6), readiness=readiness,
     )
+    copy_config = k.Container(
+        name="config", image=app.image, resources=k.HELPER_RESOURCES, run_as_user=UID,
+        command=["/bin/bash", "-c", f"cp -a {CONFIG_DIR}/. /config/"], mounts=[k.mount("config", "/config", read_only=False)],
+    ).build()
     pod = k.PodSpec(
-        containers=[container], init_containers=_sysctl_init(ctx), fs_group=UID,
+        containers=[container], init_containers=[copy_config], fs_group=UID,
         volumes=[
+            # logs/: the image's JVM options rotate gc.log over 32 files of 64 MiB.
+            k.empty_dir("config", "16Mi"), k.empty_dir("logs", "2560Mi"), k.empty_dir("tmp", "1Gi"),
             k.secret_volume("certs", c.es_tls_secret, ["ca.crt", "tls.crt", "tls.key"]),
             k.secret_volume("credentials", CREDENTIALS, ["elastic-password"]),
         ],
-        annotations={k.EXCEPTION_ANNOTATION: "writable root filesystem: Elasticsearch creates its keystore in config/"
-                     + ("; privileged init container sets vm.max_map_count" if _sysctl_init(ctx) else "")},
-        config_checksum=k.checksum(_node_env(ctx)), extra={"affinity": k.spread(app)},
+        config_checksum=k.checksum(_node_env(ctx)),
+        extra={"affinity": k.spread(app, required=c.es_spread == "required")},
+        skips={"CKV_K8S_40": IMAGE_USER},
     )
     clients = net.apps("elasticsearch-setup", "logstash", "kibana", "grafana", "jaeger-collector", "jaeger-query", "jaeger-index-cleaner")
     return Service("Elasticsearch", [
+        *node_tuning(ctx),
         k.secret(app, CREDENTIALS, {name: ctx.secret(key) for name, key in PASSWORDS.items()}),
         k.config_map(app, "elasticsearch-setup", files),
         k.service(app, [ES_PORT]),

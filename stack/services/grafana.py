@@ -19,7 +19,10 @@ from stack.services.grafana_content import READER_SECRET, SECRETS_DIR, provision
 
 NAME = "grafana"
 PORT = k.Port("http", 3000)
-UID = 472  # the image's grafana user
+#: Not the image's uid 472: the image keeps its writable dirs world-writable and ours are emptyDirs
+#: or a volume owned by fsGroup, so it runs as nobody like kube-prometheus runs it (checkov: uids
+#: below 10000 may be host users).
+UID = k.DEFAULT_UID
 PROVISIONING = "/etc/grafana/provisioning"
 DATA_DIR = "/var/lib/grafana"
 
@@ -112,7 +115,7 @@ def build(ctx: Context) -> Service:
         k.pod_disruption_budget(app),
         net.allow(
             app,
-            ingress=[net.Flow([net.Peer(namespace=c.ingress_namespace)], [PORT])],
+            ingress=[net.Flow(net.ingress_controller(app, c.ingress_hosts, c.ingress_namespace), [PORT])],
             egress=[
                 net.Flow(net.apps("prometheus"), [k.Port("prometheus", 9090)]),
                 net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)]),

@@ -6,7 +6,16 @@ from logpipeline import kibana as saved_objects
 from stack import network as net
 from stack import objects as k
 from stack.model import Context, Service
-from stack.services.elasticsearch import CA_DIR, CREDENTIALS, ES_PORT, HTTPS_URL, SECRETS_DIR, ca_volume
+from stack.services.elasticsearch import (
+    CA_DIR,
+    CREDENTIALS,
+    CURL_AUTH,
+    ES_PORT,
+    HTTPS_URL,
+    IMAGE_USER,
+    SECRETS_DIR,
+    ca_volume,
+)
 
 NAME = "kibana"
 UID = 1000
@@ -17,10 +26,9 @@ ENCRYPTION_KEY_VARS = (
 )
 IMPORT_SCRIPT = """#!/bin/bash
 set -euo pipefail
-auth="elastic:$(cat %(secrets)s/elastic-password)"
-until curl -sf -u "$auth" http://kibana:5601/api/status >/dev/null; do echo "waiting for kibana"; sleep 5; done
+until """ + CURL_AUTH + """-sf http://kibana:5601/api/status >/dev/null; do echo "waiting for kibana"; sleep 5; done
 for f in %(dir)s/*.ndjson; do
-  curl -sSf -u "$auth" -H 'kbn-xsrf: true' -X POST \\
+  """ + CURL_AUTH + """-sSf -H 'kbn-xsrf: true' -X POST \\
     'http://kibana:5601/api/saved_objects/_import?overwrite=true' --form "file=@$f"
   echo
 done
@@ -36,7 +44,7 @@ def _import_job(app: k.App, objects: dict[str, str]) -> k.Obj:
     return k.setup_job(k.App("kibana-setup", "setup", app.image, app.namespace), container, [
         k.config_volume("objects", "kibana-saved-objects"),
         k.secret_volume("credentials", CREDENTIALS, ["elastic-password"]),
-    ], objects, UID)
+    ], objects, UID, skips={"CKV_K8S_40": IMAGE_USER})
 
 
 def build(ctx: Context) -> Service:
@@ -51,8 +59,8 @@ def build(ctx: Context) -> Service:
         # One key for all replicas: sessions and encrypted saved objects work on any of them.
         *(k.env_secret(var, "kibana", "encryption-key") for var in ENCRYPTION_KEY_VARS),
         k.env_value("ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES", f"{CA_DIR}/ca.crt"),
-        # Lets the kubelet probe /api/status without credentials (status level only).
-        k.env_value("STATUS_ALLOWANONYMOUS", "true"),
+        # Behind a public Ingress: no status (versions, plugins) for anonymous callers.
+        k.env_value("STATUS_ALLOWANONYMOUS", "false"),
         k.env_value("TELEMETRY_OPTIN", "false"),
     ]
     if NAME in c.ingress_hosts:
@@ -63,11 +71,17 @@ def build(ctx: Context) -> Service:
             k.mount("data", "/usr/share/kibana/data", read_only=False), k.mount("tmp", "/tmp", read_only=False),
             k.mount("es-ca", CA_DIR),
         ],
-        liveness=k.tcp_probe(PORT.name, initial=120), readiness=k.http_probe("/api/status", PORT.name, initial=30),
+        # The login page answers 200 without credentials once Kibana is ready (503 before).
+        liveness=k.tcp_probe(PORT.name, initial=120), readiness=k.http_probe("/login", PORT.name, initial=30),
     )
     pod = k.PodSpec(
         containers=[container], fs_group=UID, volumes=[k.empty_dir("data"), k.empty_dir("tmp"), ca_volume(ctx, "es-ca")],
         config_checksum=k.checksum(env),
+        skips={
+            "CKV_K8S_35": "Kibana has no password-file setting: the kibana_system password and encryption keys "
+                          "come from the kibana Secret by secretKeyRef",
+            "CKV_K8S_40": IMAGE_USER,
+        },
     )
     out = [
         k.secret(app, "kibana", {
@@ -79,7 +93,8 @@ def build(ctx: Context) -> Service:
         k.pod_disruption_budget(app),
         net.allow(
             app,
-            ingress=[net.Flow([*net.apps("kibana-setup"), net.Peer(namespace=c.ingress_namespace)], [PORT])],
+            ingress=[net.Flow([*net.apps("kibana-setup"), *net.ingress_controller(app, c.ingress_hosts, c.ingress_namespace)],
+                              [PORT])],
             egress=[net.Flow(net.apps("elasticsearch"), [ES_PORT])],
         ),
     ]

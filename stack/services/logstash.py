@@ -63,7 +63,7 @@ def build(ctx: Context) -> Service:
             k.mount("pipeline", f"{HOME}/{pipeline.PIPELINE_PATH.rpartition('/')[0]}"),
             k.mount("data", f"{HOME}/data", read_only=False),
             k.mount("tmp", "/tmp", read_only=False),
-            k.mount("es-ca", CA_DIR),
+            k.mount("es-ca", CA_DIR), k.mount("tls", pipeline.TLS_DIR),
         ],
         liveness=k.http_probe("/", API.name, initial=60), readiness=k.http_probe("/", API.name, initial=30),
     )
@@ -73,8 +73,15 @@ def build(ctx: Context) -> Service:
             k.empty_dir("config", "16Mi"), k.empty_dir("tmp", "512Mi"),
             k.config_volume("settings", "logstash-settings"), k.config_volume("pipeline", "logstash-pipeline"),
             ca_volume(ctx, "es-ca"),
+            # The beats input's server certificate (PKCS#8 key) and the CA that signs Filebeat's.
+            k.secret_volume("tls", c.logstash_tls_secret, ["ca.crt", "tls.crt", "tls.key"]),
         ],
         config_checksum=k.checksum(settings, pipelines), extra={"affinity": k.spread(app)},
+        skips={
+            "CKV_K8S_35": "the elasticsearch output reads ${ES_PASSWORD} from its keystore or env; "
+                          "it has no password-file option (env from a Secret key, never a literal)",
+            "CKV_K8S_40": "the image's logstash user (uid 1000) owns its files",
+        },
     )
     return Service("Logstash", [
         k.secret(app, "logstash", {"es-password": ctx.secret("logstashWriterPassword")}),
@@ -84,5 +91,6 @@ def build(ctx: Context) -> Service:
         k.service(app, [beats], name="logstash-headless", headless=True),
         k.stateful_set(app, w.replicas, pod, "logstash-headless", [k.pvc_template("data", w.storage or "5Gi", c.storage_class)]),
         k.pod_disruption_budget(app),
-        net.allow(app, ingress=[net.Flow(net.apps("filebeat"), [beats])], egress=[net.Flow(net.apps("elasticsearch"), [ES_PORT])]),
+        net.allow(app, ingress=[net.Flow([net.Peer(app="filebeat", namespace=ctx.node_namespace)], [beats])],
+                  egress=[net.Flow(net.apps("elasticsearch"), [ES_PORT])]),
     ])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import posixpath
 
+from stack import flows
 from stack import network as net
 from stack import objects as k
 from stack.model import Context, Service
-from stack.promconfig import CONFIG_DIR, RULES_DIR, in_cluster
+from stack.promconfig import CA_DIR, CONFIG_DIR, RULES_DIR, in_cluster
 from stack.services.alertmanager import peer_addresses
+from stack.services.elasticsearch import ca_volume
 
 NAME = "prometheus"
 PORT = k.Port("web", 9090)
@@ -34,7 +36,7 @@ def config_files(ctx: Context) -> dict[str, str]:
     if text is None:
         return {}
     am = ctx.workload("alertmanager").replicas
-    return {"prometheus.yml": in_cluster(text, ctx.namespace, peer_addresses(ctx.namespace, am, 9093))}
+    return {"prometheus.yml": in_cluster(text, ctx.namespace, ctx.node_namespace, peer_addresses(ctx.namespace, am, 9093))}
 
 
 def build(ctx: Context) -> Service:
@@ -48,21 +50,24 @@ def build(ctx: Context) -> Service:
             "--storage.tsdb.path=/prometheus",
             f"--storage.tsdb.retention.time={c.prometheus_retention}",
             f"--storage.tsdb.retention.size={c.prometheus_retention_size}",
+            # Default (and a logged no-op) since 3.0; keeps ${POD_NAME} expanded if an env pins a 2.x image.
             "--enable-feature=expand-external-labels",
-            "--web.console.libraries=/usr/share/prometheus/console_libraries",
-            "--web.console.templates=/usr/share/prometheus/consoles",
         ],
         env=[k.env_field("POD_NAME", "metadata.name")],
-        mounts=[k.mount("config", CONFIG_DIR), k.mount("rules", RULES_DIR), k.mount("data", "/prometheus", read_only=False)],
+        mounts=[k.mount("config", CONFIG_DIR), k.mount("rules", RULES_DIR), k.mount("data", "/prometheus", read_only=False),
+                k.mount("ca", CA_DIR)],
         liveness=k.http_probe("/-/healthy", PORT.name, initial=30),
         # WAL replay after a restart can take minutes: readiness waits, liveness does not kill.
         readiness=k.http_probe("/-/ready", PORT.name, initial=10, failures=60),
     )
     pod = k.PodSpec(
         containers=[container], service_account=NAME,
-        volumes=[k.config_volume("config", "prometheus-config"), k.config_volume("rules", "prometheus-rules")],
+        volumes=[k.config_volume("config", "prometheus-config"), k.config_volume("rules", "prometheus-rules"),
+                 # The internal CA (one issuer for every internal certificate) verifies kube-rbac-proxy.
+                 ca_volume(ctx, "ca")],
         config_checksum=k.checksum(config, rules),
         extra={"affinity": k.spread(app)},
+        skips={"CKV_K8S_38": "service discovery and the node-exporter scrape authenticate with its API token"},
     )
     claims = [k.pvc_template("data", w.storage or "10Gi", c.storage_class)]
     objects = [
@@ -75,11 +80,18 @@ def build(ctx: Context) -> Service:
         k.pod_disruption_budget(app),
         net.allow(
             app,
-            ingress=[net.Flow([*net.apps("grafana"), net.Peer(namespace=c.ingress_namespace)], [PORT])],
-            # Scrapes reach the router's namespaces, node-exporter on host networks and the API server.
-            egress=[net.Flow(net.anywhere(), [])],
+            # No Ingress and no login: Grafana only (people use kubectl port-forward).
+            ingress=[net.Flow(net.apps("grafana"), [PORT])],
+            egress=[
+                # Router pods expose metrics on the port their annotation names: any port, those namespaces only.
+                net.Flow([net.Peer(namespace=ns) for ns in flows.router_namespaces(ctx.settings)], []),
+                net.Flow(net.anywhere(), net.API_PORTS),
+                # node-exporter listens on node IPs (host network).
+                net.Flow(net.anywhere(), [k.Port("node-exporter", flows.NODE_EXPORTER_PORT)]),
+                net.Flow(net.apps("kube-state-metrics"), [k.Port("ksm", 8080)]),
+                net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)]),
+            ],
         ),
     ]
-    objects += k.ingresses(app, PORT.name, c)
     return Service("Prometheus", objects)
 

@@ -1,0 +1,100 @@
+"""Who may reach what: the one table of allowed network flows.
+
+Each service builds its own NetworkPolicies; tests read every rendered policy back into
+(source, target, port) flows and compare them with this table in both directions, so a
+widened rule (another namespace, ``0.0.0.0/0``, a missing port) or a forgotten one fails.
+
+Endpoints are our apps by name, or one of the symbolic outside endpoints below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from foundation.settings import Settings
+
+#: Every pod of a namespace (a policy with an empty podSelector).
+ALL_PODS = "*"
+#: The ingress controller's namespace: only services with an Ingress (and a login) accept it.
+INGRESS_CONTROLLER = "ingress-controller"
+#: The router's namespaces (router.podNamespaces and the static targets' namespaces).
+ROUTERS = "routers"
+#: Cluster DNS (any namespace, pods labelled k8s-app=kube-dns).
+DNS = "kube-dns"
+#: An ipBlock of 0.0.0.0/0: egress only, on the listed ports (API server, node IPs, receivers).
+ANYWHERE = "0.0.0.0/0"
+#: No ``ports`` in the rule: every port.
+ANY_PORT = 0
+
+#: Pods on the host network: peers reach them at node IPs (ANYWHERE), and most CNIs do not apply
+#: NetworkPolicies to them; their own policy documents the intent.
+HOST_NETWORK = frozenset({"node-exporter"})
+
+API_PORTS = (443, 6443)
+RECEIVER_PORTS = (443, 25, 465, 587)
+NODE_EXPORTER_PORT = 9100
+
+
+@dataclass(frozen=True, order=True)
+class Flow:
+    source: str
+    target: str
+    port: int
+    protocol: str = "TCP"
+
+    def __str__(self) -> str:
+        port = "any port" if self.port == ANY_PORT else f"{self.port}/{self.protocol}"
+        return f"{self.source} -> {self.target} {port}"
+
+
+def router_namespaces(settings: Settings) -> list[str]:
+    """router.podNamespaces plus the namespace of every static target written ``<svc>.<namespace>.svc``."""
+    out = set(settings.router.pod_namespaces)
+    for target in settings.router.targets:
+        parts = target.rpartition(":")[0].split(".")
+        if len(parts) >= 3 and parts[2] == "svc":
+            out.add(parts[1])
+    return sorted(out)
+
+
+def _to(source: str, target: str, *ports: int, protocol: str = "TCP") -> list[Flow]:
+    return [Flow(source, target, p, protocol) for p in ports]
+
+
+def allowed_flows(settings: Settings) -> set[Flow]:
+    """The complete set of flows an env's policies may allow (and must allow)."""
+    c, beats = settings.cluster, settings.logging.beats_port
+    es_clients = ("elasticsearch-setup", "logstash", "kibana", "grafana", "jaeger-collector", "jaeger-query",
+                  "jaeger-index-cleaner")
+    flows = [
+        # Every pod resolves names.
+        *_to(ALL_PODS, DNS, 53), *_to(ALL_PODS, DNS, 53, protocol="UDP"),
+        # Prometheus scrapes the routers, the exporters and notifies Alertmanager; discovers via the API.
+        *_to("prometheus", ROUTERS, ANY_PORT),
+        *_to("prometheus", ANYWHERE, *API_PORTS),
+        # node-exporter is on the host network: its address is a node IP, not a pod.
+        *_to("prometheus", ANYWHERE, NODE_EXPORTER_PORT), *_to("prometheus", "node-exporter", NODE_EXPORTER_PORT),
+        *_to("prometheus", "kube-state-metrics", 8080),
+        *_to("prometheus", "alertmanager", 9093),
+        # Grafana reads every datasource.
+        *_to("grafana", "prometheus", 9090), *_to("grafana", "alertmanager", 9093),
+        *_to("grafana", "elasticsearch", 9200), *_to("grafana", "jaeger-query", 16686),
+        # Alertmanager gossip and its receivers outside the cluster.
+        *_to("alertmanager", "alertmanager", 9094), *_to("alertmanager", "alertmanager", 9094, protocol="UDP"),
+        *_to("alertmanager", ANYWHERE, *RECEIVER_PORTS),
+        # Elasticsearch: clients on HTTPS, nodes among themselves on the transport port.
+        *(f for client in es_clients for f in _to(client, "elasticsearch", 9200)),
+        *_to("elasticsearch", "elasticsearch", 9300),
+        # Logs: Filebeat (node agents' namespace) -> Logstash over mutual TLS; Kibana's import Job.
+        *_to("filebeat", "logstash", beats),
+        *_to("filebeat", ANYWHERE, *API_PORTS),
+        *_to("kibana-setup", "kibana", 5601),
+        # Traces from the routers; kube-state-metrics and kube-rbac-proxy ask the API server.
+        *_to(ROUTERS, "jaeger-collector", 4317, 4318),
+        *_to("kube-state-metrics", ANYWHERE, *API_PORTS),
+        *_to("node-exporter", ANYWHERE, *API_PORTS),
+    ]
+    # The ingress controller reaches only what has an Ingress (a host configured, and a login).
+    flows += [f for name, port in (("grafana", 3000), ("kibana", 5601)) if name in c.ingress_hosts
+              for f in _to(INGRESS_CONTROLLER, name, port)]
+    return set(flows)
