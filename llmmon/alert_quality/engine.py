@@ -69,15 +69,30 @@ def go_duration_seconds(text: str) -> float:
 
 
 def _number(value: float) -> str:
+    """The shortest text that reads back as exactly ``value``."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "Inf" if value > 0 else "-Inf"
-    return f"{value:.12g}"
+    return repr(float(value))
+
+
+def _exact_step(start: float, step: float) -> bool:
+    """promtool computes ``a+bxN`` as a + b*i in floats: only exact for whole numbers (or b = 0).
+
+    Anything else could come out a hair below the previous sample, which Prometheus reads as a
+    counter reset (a fake jump of the counter's whole value).
+    """
+    return step == 0 or (start.is_integer() and step.is_integer())
 
 
 def encode(samples: Samples) -> str:
-    """promtool's ``values`` notation: runs of equal steps as ``a+bxN``, gaps as ``_xN``."""
+    """promtool's ``values`` notation: exact runs as ``a+bxN``, gaps as ``_xN``, other values verbatim.
+
+    A series that stops (its target failed a scrape or left service discovery) gets a staleness
+    marker first, as Prometheus writes one then: it vanishes at once instead of lingering for
+    the 5-minute lookback.
+    """
     out: list[str] = []
     i = 0
     while i < len(samples):
@@ -85,25 +100,27 @@ def encode(samples: Samples) -> str:
             j = i
             while j + 1 < len(samples) and samples[j + 1] is None:
                 j += 1
-            out.append("_" if j == i else f"_x{j - i + 1}")
+            gap = j - i + 1
+            if i > 0:  # a series that was there goes stale; one not yet born is just absent
+                out.append("stale")
+                gap -= 1
+            if gap:
+                out.append("_" if gap == 1 else f"_x{gap}")
             i = j + 1
             continue
         start = float(samples[i])  # type: ignore[arg-type]
-        j, step = i, None
-        while j + 1 < len(samples) and samples[j + 1] is not None:
-            delta = float(samples[j + 1]) - float(samples[j])  # type: ignore[arg-type]
-            if step is None:
-                step = delta
-            elif not math.isclose(delta, step, rel_tol=1e-12, abs_tol=1e-9):
-                break
-            if not math.isclose(start + step * (j + 1 - i), float(samples[j + 1]), rel_tol=1e-12, abs_tol=1e-9):  # type: ignore[arg-type]
-                break
-            j += 1
+        j = i
+        if i + 1 < len(samples) and samples[i + 1] is not None:
+            step = float(samples[i + 1]) - start  # type: ignore[arg-type]
+            if _exact_step(start, step):
+                while (j + 1 < len(samples) and samples[j + 1] is not None
+                       and float(samples[j + 1]) == start + step * (j + 1 - i)):  # type: ignore[arg-type]
+                    j += 1
         if j == i:
             out.append(_number(start))
         else:
-            sign = "+" if step >= 0 else "-"  # type: ignore[operator]
-            out.append(f"{_number(start)}{sign}{_number(abs(step))}x{j - i}")  # type: ignore[arg-type]
+            step = float(samples[i + 1]) - start  # type: ignore[arg-type]
+            out.append(f"{_number(start)}{'+' if step >= 0 else '-'}{_number(abs(step))}x{j - i}")
         i = j + 1
     return " ".join(out)
 
