@@ -24,16 +24,17 @@ pod is scraped by two jobs, which would double every ``sum``), ``node-exporter``
 Router pod targets keep ``namespace``, ``pod``, ``container`` and ``node`` as labels (what
 the per-pod alerts print and what joins router pods to kube-state-metrics series); ``instance``
 is the pod's ``IP:port``. Pods that have finished (``Succeeded``/``Failed``, e.g. evicted) are
-not targets: they would read as down forever.
+targets of neither job: they would read as down forever. The relabelling steps live in
+``alerts.relabel``, which also writes them into the Prometheus Operator's PodMonitors.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from alerts.definitions import ROUTER_JOB
+from alerts.relabel import annotated_pod_steps, pods_with_labels, router_pod_steps
 from foundation.settings import Settings
 from foundation.settings.router import PodDiscovery
 
@@ -43,31 +44,8 @@ DEFAULT_RULE_FILES = ("rules/*.yml",)
 DEFAULT_INTERVAL = "15s"
 POD_JOB = "kubernetes-pods"
 
-META = "__meta_kubernetes_"
-_ANNOTATION = f"{META}pod_annotation_prometheus_io_"
-#: Labels a router pod target keeps: label -> the discovery meta label it comes from.
-POD_TARGET_LABELS = {"namespace": f"{META}namespace", "pod": f"{META}pod_name",
-                     "container": f"{META}pod_container_name", "node": f"{META}pod_node_name"}
-
-
-def meta_pod_label(key: str) -> str:
-    """The discovery meta label of a pod label key (Prometheus replaces every other character by ``_``)."""
-    return f"{META}pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", key)
-
-
-def _literal(value: str) -> str:
-    """A regex matching exactly ``value`` (Kubernetes label values: letters, digits, ``-_.``)."""
-    return value.replace(".", "\\.")
-
-
-def _router_pods_rule(d: PodDiscovery, action: str) -> dict[str, Any]:
-    """``keep`` or ``drop`` the targets of pods that carry every one of the router's pod labels."""
-    return {"source_labels": [meta_pod_label(k) for k in d.pod_labels], "action": action,
-            "regex": ";".join(_literal(v) for v in d.pod_labels.values())}
-
 
 def _router_pod_discovery(settings: Settings, d: PodDiscovery, **scrape: Any) -> dict[str, Any]:
-    port_meta = f"{META}pod_container_port_{'name' if isinstance(d.port, str) else 'number'}"
     return {
         "job_name": ROUTER_JOB,
         **scrape,
@@ -78,34 +56,17 @@ def _router_pod_discovery(settings: Settings, d: PodDiscovery, **scrape: Any) ->
             # The API server filters by label: Prometheus watches router pods only.
             "selectors": [{"role": "pod", "label": ",".join(f"{k}={v}" for k, v in d.pod_labels.items())}],
         }],
-        "relabel_configs": [
-            _router_pods_rule(d, "keep"),
-            # One target per pod: the container port that serves metrics.
-            {"source_labels": [port_meta], "action": "keep", "regex": _literal(str(d.port))},
-            {"source_labels": [f"{META}pod_container_init"], "action": "drop", "regex": "true"},
-            {"source_labels": [f"{META}pod_phase"], "action": "drop", "regex": "Succeeded|Failed"},
-            *({"source_labels": [meta], "action": "replace", "target_label": label}
-              for label, meta in POD_TARGET_LABELS.items()),
-        ],
+        "relabel_configs": [r.prometheus() for r in router_pod_steps(d.pod_labels, d.port)],
     }
 
 
 def _pod_discovery(namespaces: Sequence[str], router: PodDiscovery | None) -> dict[str, Any]:
+    # Router pods have their own job; scraping them here too would double every sum.
+    router_pods = [pods_with_labels(router.pod_labels, "drop")] if router is not None else []
     return {
         "job_name": POD_JOB,
         "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": list(namespaces)}}],
-        "relabel_configs": [
-            # Router pods have their own job; scraping them here too would double every sum.
-            *([_router_pods_rule(router, "drop")] if router is not None else []),
-            {"source_labels": [f"{_ANNOTATION}scrape"], "action": "keep", "regex": "true"},
-            {"source_labels": [f"{_ANNOTATION}path"], "action": "replace", "target_label": "__metrics_path__",
-             "regex": "(.+)"},
-            {"source_labels": ["__address__", f"{_ANNOTATION}port"], "action": "replace",
-             "regex": "([^:]+)(?::\\d+)?;(\\d+)", "replacement": "$1:$2", "target_label": "__address__"},
-            # Dashboards and alerts group by namespace/pod; keep them as labels.
-            {"source_labels": [f"{META}namespace"], "action": "replace", "target_label": "namespace"},
-            {"source_labels": [f"{META}pod_name"], "action": "replace", "target_label": "pod"},
-        ],
+        "relabel_configs": [r.prometheus() for r in (*router_pods, *annotated_pod_steps())],
     }
 
 

@@ -21,6 +21,8 @@ INGRESS_CONTROLLER = "ingress-controller"
 ROUTERS = "routers"
 #: Cluster DNS (any namespace, pods labelled k8s-app=kube-dns).
 DNS = "kube-dns"
+#: Operator mode: the cluster's Prometheus pods (cluster.operator.namespace, prometheusPodLabels).
+OPERATOR_PROMETHEUS = "operator-prometheus"
 #: An ipBlock of 0.0.0.0/0: egress only, on the listed ports (API server, node IPs, receivers).
 ANYWHERE = "0.0.0.0/0"
 #: No ``ports`` in the rule: every port.
@@ -94,6 +96,10 @@ def allowed_flows(settings: Settings) -> set[Flow]:
         *_to("kube-state-metrics", ANYWHERE, *API_PORTS),
         *_to("node-exporter", ANYWHERE, *API_PORTS),
     ]
+    if c.operator is not None:  # operator mode: no Prometheus, Alertmanager or exporters of ours
+        ours = {"prometheus", "alertmanager", "node-exporter", "kube-state-metrics"}
+        flows = [f for f in flows if not {f.source, f.target} & ours]
+        flows += _to("grafana", OPERATOR_PROMETHEUS, c.operator.prometheus_port)
     # The ingress controller reaches only what has an Ingress (a host configured, and a login).
     flows += [f for name, port in (("grafana", 3000), ("kibana", 5601)) if name in c.ingress_hosts
               for f in _to(INGRESS_CONTROLLER, name, port)]

@@ -22,6 +22,8 @@ class Peer:
     app: str | None = None
     namespace: str | None = None
     cidr: str | None = None
+    #: Pods of someone else's (the cluster's Prometheus), by their own labels.
+    pods: tuple[tuple[str, str], ...] = ()
 
     def build(self) -> Obj:
         out: Obj = {}
@@ -29,6 +31,8 @@ class Peer:
             out["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": self.namespace}}
         if self.app:
             out["podSelector"] = {"matchLabels": selector(self.app)}
+        elif self.pods:
+            out["podSelector"] = {"matchLabels": dict(self.pods)}
         return out or {"ipBlock": {"cidr": self.cidr or ANYWHERE}}
 
 
