@@ -21,6 +21,7 @@ from llmmon.alert_quality.engine import (
     encode,
     evaluate,
     go_duration_seconds,
+    group_order,
     parse_failures,
 )
 from llmmon.alert_quality.run import rule_set, score
@@ -93,6 +94,22 @@ def test_first_firing_times_are_prometheus_own(tmp_path):
         first.setdefault(dict(f.labels)["pod"], f.at)
     assert first == {"b": 60.0, "a": 90.0}  # a turned true at 30 s
     assert max(f.at for f in firings if dict(f.labels)["pod"] == "a") == 135.0  # stale at 150 s: resolved
+
+
+def test_an_alert_reading_another_groups_recording_sees_it_current_on_every_run(tmp_path):
+    """promtool evaluates groups in random order unless told: the SLO alerts (one group) read
+    recordings of other groups, and fired one evaluation apart from run to run."""
+    require("promtool")
+    rules = tmp_path / "rules.yml"
+    rules.write_text(yaml.safe_dump({"groups": [
+        {"name": "alerts", "rules": [{"alert": "High", "expr": "x:recorded > 5", "labels": {"severity": "warning"}}]},
+        {"name": "recordings", "rules": [{"record": "x:recorded", "expr": "x"}]},
+    ]}))
+    assert group_order([rules]) == ["recordings", "alerts"]
+    timeline = Timeline(15, {"x": [0, 0, 10, 10, 10]})
+    # x turns 10 at 30 s: with the recording evaluated first, High fires at 30 s itself. Eight
+    # runs: in Go's random map order each would have had one chance in two to see it at 45 s.
+    assert {min(f.at for f in evaluate([rules], timeline, ["High"], 15)) for _ in range(8)} == {30.0}
 
 
 def test_parse_failures_reads_promtools_report():
