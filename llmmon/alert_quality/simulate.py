@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -216,6 +217,9 @@ class Simulation:
         if rng.random() < state.failure_share:
             self._backend_request(c, ctx.model, backend, "error", state.latency_s)
             self._error(c, "backend_error", "backend")
+            # The collector times a failure from ctx.started_at: backdate it by the simulated
+            # latency, so the failure lasts as long as the scenario says, not a wall-clock microsecond.
+            ctx.started_at = time.perf_counter() - state.latency_s
             c.on_error(ctx, BackendFailure("every backend failed"))
             self._http(c, 502, state.latency_s)
             return
