@@ -29,13 +29,16 @@ not targets: they would read as down forever.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from alerts.definitions import ROUTER_JOB
+from alerts.scrape_jobs import META, POD_TARGET_LABELS, PodScrapeJob, StaticTarget, backend_jobs, meta_pod_label
 from foundation.settings import Settings
+from foundation.settings.engines import PodTargets
 from foundation.settings.router import PodDiscovery
+
+__all__ = ["POD_JOB", "POD_TARGET_LABELS", "meta_pod_label", "prometheus_config", "with_file_discovery"]
 
 DEFAULT_ALERTMANAGERS = ("alertmanager:9093",)
 DEFAULT_NODE_EXPORTERS = ("node-exporter:9100",)
@@ -43,60 +46,21 @@ DEFAULT_RULE_FILES = ("rules/*.yml",)
 DEFAULT_INTERVAL = "15s"
 POD_JOB = "kubernetes-pods"
 
-META = "__meta_kubernetes_"
 _ANNOTATION = f"{META}pod_annotation_prometheus_io_"
-#: Labels a router pod target keeps: label -> the discovery meta label it comes from.
-POD_TARGET_LABELS = {"namespace": f"{META}namespace", "pod": f"{META}pod_name",
-                     "container": f"{META}pod_container_name", "node": f"{META}pod_node_name"}
 
 
-def meta_pod_label(key: str) -> str:
-    """The discovery meta label of a pod label key (Prometheus replaces every other character by ``_``)."""
-    return f"{META}pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", key)
+def _router_job(settings: Settings, d: PodDiscovery) -> PodScrapeJob:
+    return PodScrapeJob(ROUTER_JOB, PodTargets(settings.router.pod_namespaces, d))
 
 
-def _literal(value: str) -> str:
-    """A regex matching exactly ``value`` (Kubernetes label values: letters, digits, ``-_.``)."""
-    return value.replace(".", "\\.")
-
-
-def _router_pods_rule(d: PodDiscovery, action: str) -> dict[str, Any]:
-    """``keep`` or ``drop`` the targets of pods that carry every one of the router's pod labels."""
-    return {"source_labels": [meta_pod_label(k) for k in d.pod_labels], "action": action,
-            "regex": ";".join(_literal(v) for v in d.pod_labels.values())}
-
-
-def _router_pod_discovery(settings: Settings, d: PodDiscovery, **scrape: Any) -> dict[str, Any]:
-    port_meta = f"{META}pod_container_port_{'name' if isinstance(d.port, str) else 'number'}"
-    return {
-        "job_name": ROUTER_JOB,
-        **scrape,
-        "metrics_path": d.metrics_path,
-        "kubernetes_sd_configs": [{
-            "role": "pod",
-            "namespaces": {"names": list(settings.router.pod_namespaces)},
-            # The API server filters by label: Prometheus watches router pods only.
-            "selectors": [{"role": "pod", "label": ",".join(f"{k}={v}" for k, v in d.pod_labels.items())}],
-        }],
-        "relabel_configs": [
-            _router_pods_rule(d, "keep"),
-            # One target per pod: the container port that serves metrics.
-            {"source_labels": [port_meta], "action": "keep", "regex": _literal(str(d.port))},
-            {"source_labels": [f"{META}pod_container_init"], "action": "drop", "regex": "true"},
-            {"source_labels": [f"{META}pod_phase"], "action": "drop", "regex": "Succeeded|Failed"},
-            *({"source_labels": [meta], "action": "replace", "target_label": label}
-              for label, meta in POD_TARGET_LABELS.items()),
-        ],
-    }
-
-
-def _pod_discovery(namespaces: Sequence[str], router: PodDiscovery | None) -> dict[str, Any]:
+def _pod_discovery(namespaces: Sequence[str], own: Sequence[PodScrapeJob]) -> dict[str, Any]:
     return {
         "job_name": POD_JOB,
         "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": list(namespaces)}}],
         "relabel_configs": [
-            # Router pods have their own job; scraping them here too would double every sum.
-            *([_router_pods_rule(router, "drop")] if router is not None else []),
+            # Pods with a job of their own: scraping them here too would double every sum.
+            *(job.selects("drop") if job.name == ROUTER_JOB else job.selects_in_namespaces("drop") for job in own
+              if set(job.targets.namespaces) & set(namespaces)),
             {"source_labels": [f"{_ANNOTATION}scrape"], "action": "keep", "regex": "true"},
             {"source_labels": [f"{_ANNOTATION}path"], "action": "replace", "target_label": "__metrics_path__",
              "regex": "(.+)"},
@@ -123,17 +87,25 @@ def prometheus_config(
     kubernetes: bool = True,
     self_target: str = "localhost:9090",
     interval: str | None = None,
+    pod_job_targets: Mapping[str, StaticTarget] | None = None,
 ) -> dict[str, Any]:
     r = settings.router
     scrape = {"scrape_interval": interval or r.scrape_interval,
               "scrape_timeout": r.scrape_timeout if interval is None else interval}
-    if router_targets is None and r.kubernetes is not None:
-        jobs = [_router_pod_discovery(settings, r.kubernetes, **scrape)]
+    router_job = _router_job(settings, r.kubernetes) if r.kubernetes is not None else None
+    if router_targets is None and router_job is not None:
+        jobs = [router_job.scrape_config(**scrape)]
     else:
         targets = router_targets if router_targets is not None else r.targets
         jobs = [_static(ROUTER_JOB, targets, **scrape, metrics_path="/metrics")]
+    others = backend_jobs(settings)
+    if pod_job_targets is not None:  # no cluster: the jobs given a fixed address, the others left out
+        jobs += [job.static_config(pod_job_targets[job.name], **scrape) for job in others
+                 if job.name in pod_job_targets]
+    elif kubernetes:
+        jobs += [job.scrape_config(**scrape) for job in others]
     if kubernetes:
-        jobs.append(_pod_discovery(r.pod_namespaces, r.kubernetes))
+        jobs.append(_pod_discovery(r.pod_namespaces, [*([router_job] if router_job else []), *others]))
     node_exporters = DEFAULT_NODE_EXPORTERS if node_exporter_targets is None else node_exporter_targets
     if node_exporters:
         jobs.append(_static("node-exporter", node_exporters))
