@@ -33,7 +33,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from alerts.definitions import ROUTER_JOB
-from alerts.scrape_jobs import META, POD_TARGET_LABELS, PodScrapeJob, StaticTarget, backend_jobs, meta_pod_label
+from alerts.scrape_jobs import (
+    META,
+    POD_TARGET_LABELS,
+    PodScrapeJob,
+    StaticTarget,
+    backend_jobs,
+    meta_pod_label,
+)
 from foundation.settings import Settings
 from foundation.settings.engines import PodTargets
 from foundation.settings.router import PodDiscovery
