@@ -19,6 +19,7 @@ from stack.services import (
     exporters,
     filebeat,
     grafana,
+    gpus,
     kibana,
     logstash,
     prometheus,
@@ -35,6 +36,7 @@ UPSTREAM = (
 BUILDERS: tuple[Callable[[Context], Service], ...] = (
     prometheus.build, alertmanager.build, grafana.build, elasticsearch.build, logstash.build,
     kibana.build, filebeat.build, tracing.build, exporters.node_exporter, exporters.kube_state_metrics,
+    gpus.dcgm_exporter,
 )
 #: Where each UI/API is reached inside the cluster: (service name, port).
 ENDPOINTS = {
@@ -58,8 +60,11 @@ def namespace_service(settings: Settings) -> Service:
 
 
 def builders(settings: Settings) -> tuple[Callable[[Context], Service], ...]:
-    """The components this env deploys: no Grafana when an external one gets the content."""
-    return tuple(b for b in BUILDERS if settings.grafana.deploys_grafana or b is not grafana.build)
+    """The components this env deploys: no Grafana when an external one gets the content, the DCGM
+    exporter only when the env asks the stack to deploy it."""
+    skipped = {grafana.build: not settings.grafana.deploys_grafana,
+               gpus.dcgm_exporter: settings.dcgm.mode != "deploy"}
+    return tuple(b for b in BUILDERS if not skipped.get(b, False))
 
 
 def build_services(settings: Settings, secrets: Mapping[str, Any], artifacts: Mapping[str, str]) -> list[Service]:

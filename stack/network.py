@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from stack.objects import PART_OF, App, Obj, Port, labels, meta, selector
@@ -17,11 +17,13 @@ API_PORTS = (Port("https", 443), Port("apiserver", 6443))
 
 @dataclass(frozen=True)
 class Peer:
-    """A service of ours (by app name; in another namespace when both are set), a whole namespace, or a CIDR."""
+    """A service of ours (by app name; in another namespace when both are set), a whole namespace, pods of
+    a namespace by their labels (``pod_labels``: pods outside the stack, such as engines), or a CIDR."""
 
     app: str | None = None
     namespace: str | None = None
     cidr: str | None = None
+    pod_labels: Mapping[str, str] | None = None
 
     def build(self) -> Obj:
         out: Obj = {}
@@ -29,6 +31,8 @@ class Peer:
             out["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": self.namespace}}
         if self.app:
             out["podSelector"] = {"matchLabels": selector(self.app)}
+        elif self.pod_labels:
+            out["podSelector"] = {"matchLabels": dict(self.pod_labels)}
         return out or {"ipBlock": {"cidr": self.cidr or ANYWHERE}}
 
 
