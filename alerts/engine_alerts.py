@@ -30,7 +30,7 @@ _ENGINE_POD = {"namespace": "inference", "pod": "vllm-local-gpu-0", "backend": "
 _VLLM = {**_ENGINE_POD, "engine": "0", "container": "vllm", "node": "gpu-a"}
 _GPU = {"node": "gpu-a", "gpu": "0"}
 _DCGM = {**_GPU, "UUID": "GPU-1f2e", "device": "nvidia0", "modelName": "NVIDIA H100 80GB HBM3",
-         "Hostname": "gpu-a", "pci_bus_id": "00000000:18:00.0", "job": "dcgm-exporter"}
+         "hostname": "gpu-a", "pci_bus_id": "00000000:18:00.0", "job": "dcgm-exporter"}
 GPU_KEYS = ("node", "gpu")
 
 

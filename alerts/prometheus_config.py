@@ -12,14 +12,16 @@ other deployments of the same config (the local live stack, tests)::
         kubernetes=False,                       # drop the kubernetes-pods discovery job
         self_target="127.0.0.1:9090",           # the "prometheus" job's own address
         interval="1s",                          # global scrape + evaluation interval
-    )
+        pod_job_targets={"engine-vllm": [StaticTarget("127.0.0.1:8081", "/engines/vllm/metrics")]},
+    )                                           # pod jobs (engines, DCGM) at fixed addresses, the others left out
 
 Jobs: ``llm-router`` (every router pod found by Kubernetes service discovery when the env
 sets ``router.kubernetes``, else the env's static targets; the env's scrape interval/timeout),
 ``kubernetes-pods`` (pods annotated ``prometheus.io/scrape: "true"``, with
 ``prometheus.io/path`` and ``prometheus.io/port`` relabelling, *minus the router's pods*: no
 pod is scraped by two jobs, which would double every ``sum``), ``node-exporter`` and
-``prometheus`` (self). External labels: ``env`` and ``cluster``.
+``prometheus`` (self), and the engines' and the DCGM exporter's pod jobs (``alerts.scrape_jobs``).
+External labels: ``env`` and ``cluster``.
 
 Router pod targets keep ``namespace``, ``pod``, ``container`` and ``node`` as labels (what
 the per-pod alerts print and what joins router pods to kube-state-metrics series); ``instance``
@@ -94,7 +96,7 @@ def prometheus_config(
     kubernetes: bool = True,
     self_target: str = "localhost:9090",
     interval: str | None = None,
-    pod_job_targets: Mapping[str, StaticTarget] | None = None,
+    pod_job_targets: Mapping[str, Sequence[StaticTarget]] | None = None,
 ) -> dict[str, Any]:
     r = settings.router
     scrape = {"scrape_interval": interval or r.scrape_interval,

@@ -16,7 +16,7 @@ the same fields (``targets.namespaces`` -> namespaceSelector, ``pod_labels`` -> 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +44,7 @@ def literal(value: str) -> str:
 
 @dataclass(frozen=True)
 class StaticTarget:
-    """Where a pod job's series come from without a cluster (the local stack)."""
+    """One pod of a pod job without a cluster (the local stack): where its series come from."""
 
     address: str
     metrics_path: str
@@ -118,10 +118,13 @@ class PodScrapeJob:
             ],
         }
 
-    def static_config(self, target: StaticTarget, **scrape: Any) -> dict[str, Any]:
-        labels = {**target.labels, **self.static_labels}
-        return {**self._common(scrape), "metrics_path": target.metrics_path,
-                "static_configs": [{"targets": [target.address], "labels": dict(sorted(labels.items()))}]}
+    def static_config(self, targets: Sequence[StaticTarget], **scrape: Any) -> dict[str, Any]:
+        """One static target per pod stand-in (each its own path: ``__metrics_path__``)."""
+        def labels(t: StaticTarget) -> dict[str, str]:
+            return dict(sorted({**t.labels, **self.static_labels, "__metrics_path__": t.metrics_path}.items()))
+
+        return {**self._common(scrape), "static_configs": [{"targets": [t.address], "labels": labels(t)}
+                                                           for t in targets]}
 
 
 #: Matches the name of every engine's job.

@@ -136,7 +136,7 @@ TGI_GENERATED_TOKENS = SourceMetric("tgi_request_generated_tokens", "histogram",
 
 #: Labels the DCGM exporter puts on every GPU field; ``namespace``/``pod``/``container`` name the pod
 #: the GPU is assigned to (its Kubernetes mapping), so the scrape job honours them.
-DCGM_GPU_LABELS = ("gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname", "DCGM_FI_DRIVER_VERSION",
+DCGM_GPU_LABELS = ("gpu", "UUID", "pci_bus_id", "device", "modelName", "hostname", "DCGM_FI_DRIVER_VERSION",
                    "namespace", "pod", "container")
 GPU_UTIL = SourceMetric("DCGM_FI_DEV_GPU_UTIL", "gauge", DCGM_GPU_LABELS, DCGM)
 GPU_FB_USED = SourceMetric("DCGM_FI_DEV_FB_USED", "gauge", DCGM_GPU_LABELS, DCGM)

@@ -115,14 +115,13 @@ def test_an_engine_in_the_routers_namespace_is_not_scraped_twice(tmp_path):
 
 
 def test_the_local_stack_gives_pod_jobs_fixed_addresses():
-    local = {"engine-vllm": StaticTarget("127.0.0.1:8080", "/engines/vllm/metrics", {"pod": "vllm-0"})}
+    local = {"engine-vllm": [StaticTarget("127.0.0.1:8080", "/engines/vllm/metrics", {"pod": "vllm-0"})]}
     config = prometheus_config(load_settings("dev"), router_targets=["127.0.0.1:8080"], kubernetes=False,
                                pod_job_targets=local)
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
     assert "engine-local-gpu" not in jobs and DCGM_JOB not in jobs and POD_JOB not in jobs
-    assert jobs["engine-vllm"]["metrics_path"] == "/engines/vllm/metrics"
-    assert jobs["engine-vllm"]["static_configs"] == [{"targets": ["127.0.0.1:8080"],
-                                                      "labels": {"backend": "vllm", "pod": "vllm-0"}}]
+    assert jobs["engine-vllm"]["static_configs"] == [{"targets": ["127.0.0.1:8080"], "labels": {
+        "__metrics_path__": "/engines/vllm/metrics", "backend": "vllm", "pod": "vllm-0"}}]
 
 
 @pytest.mark.parametrize(("engines", "message"), [

@@ -35,7 +35,7 @@ PY_KINDS = {"Gauge": "gauge", "Counter": "counter", "Histogram": "histogram",
             "_gauge_cls": "gauge", "_counter_cls": "counter", "_histogram_cls": "histogram"}
 #: Labels the DCGM exporter's render template puts on every GPU field (rendermetrics), plus the
 #: pod the GPU is assigned to (its Kubernetes mapping) and the driver-version label field.
-DCGM_LABELS = ("DCGM_FI_DRIVER_VERSION", "Hostname", "UUID", "container", "device", "gpu", "modelName", "namespace",
+DCGM_LABELS = ("DCGM_FI_DRIVER_VERSION", "UUID", "container", "device", "gpu", "hostname", "modelName", "namespace",
                "pci_bus_id", "pod")
 
 
