@@ -99,22 +99,24 @@ def test_waiting_requests_fill_the_kv_cache_and_preempt(clock: Clock):
     clock.now += 60  # long enough for the smoothed gauge to settle
     text = engine.exposition().decode()
     assert value(text, m.VLLM_KV_CACHE_USAGE.name) == pytest.approx(0.25, abs=0.01)  # 25 of 100 tokens
-    queued = [engine.enter("m", 10, waiting=True) for _ in range(3)]  # the third waits behind two
+    queued = [engine.enter("m", 10, waiting=True) for _ in range(4)]  # the fourth waits behind three
     clock.now += 60
     text = engine.exposition().decode()
     assert value(text, m.VLLM_KV_CACHE_USAGE.name) == pytest.approx(SATURATED, abs=0.01)
-    assert (value(text, m.VLLM_WAITING.name), value(text, m.VLLM_RUNNING.name)) == (3, 1)
+    assert (value(text, m.VLLM_WAITING.name), value(text, m.VLLM_RUNNING.name)) == (4, 1)
     assert value(text, m.VLLM_PREEMPTIONS.name) == 1
     for request in queued:
         engine.admit(request)
     for request in (*queued, running):
         engine.leave(request, "stop")
+    clock.now += engine_sim.SATURATION_HOLD_SECONDS / 2  # a saturated engine stays full while it catches up
+    assert value(engine.exposition().decode(), m.VLLM_KV_CACHE_USAGE.name) == pytest.approx(SATURATED, abs=0.01)
     clock.now += 60
     text = engine.exposition().decode()
     assert value(text, m.VLLM_KV_CACHE_USAGE.name) < 0.01 and value(text, m.VLLM_WAITING.name) == 0
-    assert value(text, m.VLLM_REQUEST_SUCCESS.name, finished_reason="stop") == 4
-    assert value(text, m.VLLM_QUEUE_TIME.count) == 4 and value(text, m.VLLM_TTFT.count) == 1
-    assert value(text, m.VLLM_PREFIX_CACHE_HITS.name) == 3 * engine_sim.TEMPLATE_TOKENS  # all but the first
+    assert value(text, m.VLLM_REQUEST_SUCCESS.name, finished_reason="stop") == 5
+    assert value(text, m.VLLM_QUEUE_TIME.count) == 5 and value(text, m.VLLM_TTFT.count) == 1
+    assert value(text, m.VLLM_PREFIX_CACHE_HITS.name) == 4 * engine_sim.TEMPLATE_TOKENS  # all but the first
 
 
 async def scrape_while(app, body: dict | None, path: str, concurrent: int = 12) -> tuple[int, str]:

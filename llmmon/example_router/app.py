@@ -110,7 +110,7 @@ class RouterApp:
         rng = random.Random(config.seed)
         self.router = Router(config, self.collector, self.observers, self.faults, rng)
         self.health = build_health(config, self.router, self.collector)
-        self.starlette = Starlette(routes=self._routes(), lifespan=self._lifespan)
+        self.starlette = Starlette(routes=[*self._routes(), *self._simulated_exporters()], lifespan=self._lifespan)
         self.monitoring = exposition.MonitoringApp(self.collector.registry, self.health, self.starlette)
         inner: ASGIApp = self.monitoring
         for wrap in wrappers:
@@ -140,13 +140,15 @@ class RouterApp:
             Route("/api/models", self.list_models, methods=["GET"]),
             Route("/api/models/{model}", self.get_model, methods=["GET"]),
             Route("/admin/faults", self.faults_endpoint, methods=["GET", "POST", "PUT", "DELETE"]),
-            # The simulated engines and their GPUs, as vLLM and the DCGM exporter expose them.
-            Route("/engines/{backend}/metrics", self.engine_metrics, methods=["GET"]),
-            Route("/dcgm/{node}/metrics", self.gpu_metrics, methods=["GET"]),
         ]
         if self.config.debug_endpoint:  # reveals internals: only when the config asks for it
             routes.append(Route(DEBUG_PATH, self.debug, methods=["GET"]))
         return routes
+
+    def _simulated_exporters(self) -> list[Route]:
+        """The simulated engines and their GPUs, as vLLM and the DCGM exporter expose them (``engine_sim``)."""
+        return [Route("/engines/{backend}/metrics", self.engine_metrics, methods=["GET"]),
+                Route("/dcgm/{node}/metrics", self.gpu_metrics, methods=["GET"])]
 
     # --- endpoints -------------------------------------------------------------------
     async def generate(self, request: Request) -> Response:

@@ -5,12 +5,14 @@ reports every call to; it serves vLLM's own series (names, labels, buckets from
 ``foundation.engine_metrics``, pinned against vLLM's source) at ``/engines/<backend>/metrics``, and
 :class:`SimulatedGpus` serves the DCGM exporter's at ``/dcgm/metrics``. This is a model, not vLLM:
 
+* one engine per backend serves all the backend's models from one KV cache of ``kv_cache_tokens``;
 * a call is *waiting* while it sits in the extra latency a ``slow`` fault injects (a slow backend is
   modelled as a saturated engine: requests queue for KV-cache blocks), then *running* (prefill, tokens);
-* KV-cache usage is the running requests' tokens (prompt and generated) over ``kv_cache_tokens``, and
-  near full (98 %) while requests wait: vLLM only queues when the cache has no room. The gauge follows
-  that level smoothly (2 s time constant), as an engine's batch does, not per request;
-* a request that has to wait behind two others preempts a running one (``vllm:num_preemptions_total``);
+* KV-cache usage is the engine's requests' tokens (prompt and generated) over its capacity, and near
+  full (98 %) while requests wait and for ``SATURATION_HOLD_SECONDS`` after the last one waited: vLLM
+  only queues when the cache has no room, and a saturated engine works off its backlog before it has
+  room again. The gauge follows that level smoothly (2 s time constant), as a batch does;
+* a request that has to wait behind three others preempts a running one (``vllm:num_preemptions_total``);
 * every prompt starts with a 4-token chat template, cached after the engine's first request of the model;
 * GPU utilisation follows the engine's load, temperature and power its utilisation; vLLM preallocates
   90 % of each GPU's memory (``--gpu-memory-utilization`` 0.9), whatever the load.
@@ -37,8 +39,9 @@ NAMESPACE = "llmmon-local"
 TEMPLATE_TOKENS = 4
 SATURATED = 0.98
 KV_TAU_SECONDS = 2.0
+SATURATION_HOLD_SECONDS = 10.0
 #: Requests already waiting when a new one must wait before the scheduler preempts a running one.
-PREEMPT_BEHIND = 2
+PREEMPT_BEHIND = 3
 GPU_MODEL = "NVIDIA H100 80GB HBM3"
 GPU_FB_MIB = 81559
 DRIVER = "570.124.06"
@@ -61,11 +64,13 @@ class EngineRequest:
 
 
 @dataclass
-class _ModelState:
+class _KvCache:
+    """The engine's KV cache: the requests holding it, the smoothed usage, when a request last waited."""
+
     requests: list[EngineRequest] = field(default_factory=list)
-    kv: float = 0.0
+    usage: float = 0.0
     updated: float = field(default_factory=lambda: time.monotonic())
-    seen: bool = False
+    saturated_until: float = 0.0
 
 
 class SimulatedEngine(Collector):
@@ -74,7 +79,10 @@ class SimulatedEngine(Collector):
     def __init__(self, backend: str, models: Iterable[str], kv_cache_tokens: int) -> None:
         self.backend = backend
         self.capacity = max(1, kv_cache_tokens)
-        self.models = {name: _ModelState() for name in models}
+        self.models = tuple(models)
+        self.cache = _KvCache()
+        #: Models whose chat template is in the prefix cache already.
+        self.cached_templates: set[str] = set()
         self.registry = CollectorRegistry(auto_describe=True)
         labels = list(m.VLLM_RUNNING.labels)
 
@@ -103,15 +111,15 @@ class SimulatedEngine(Collector):
 
     # --- what the backend reports -------------------------------------------------------
     def enter(self, model: str, prompt_tokens: int, waiting: bool) -> EngineRequest | None:
-        state = self.models.get(model)
-        if state is None:
+        if model not in self.models:
             return None
-        self._settle(state)
-        queued = sum(r.waiting for r in state.requests)
-        if waiting and queued >= PREEMPT_BEHIND and any(not r.waiting for r in state.requests):
-            self.preemptions.labels(model, "0").inc()
+        cache = self._settle()
+        queued = sum(r.waiting for r in cache.requests)
+        if waiting and queued >= PREEMPT_BEHIND and any(not r.waiting for r in cache.requests):
+            victim = next(r for r in cache.requests if not r.waiting)
+            self.preemptions.labels(victim.model, "0").inc()
         request = EngineRequest(model, prompt_tokens, time.monotonic(), waiting)
-        state.requests.append(request)
+        cache.requests.append(request)
         if not waiting:
             self._admitted(request)
         return request
@@ -120,24 +128,25 @@ class SimulatedEngine(Collector):
         """The request leaves the waiting queue for the running batch."""
         if request is None or not request.waiting:
             return
-        self._settle(self.models[request.model])
+        cache = self._settle()
         request.waiting = False
+        cache.saturated_until = time.monotonic() + SATURATION_HOLD_SECONDS
         self._admitted(request)
 
     def _admitted(self, request: EngineRequest) -> None:
-        key, state = (request.model, "0"), self.models[request.model]
+        key = (request.model, "0")
         self.queue_time.labels(*key).observe(time.monotonic() - request.started)
         self.prompt_tokens.labels(*key).inc(request.prompt_tokens)
         self.prefix_queries.labels(*key).inc(request.prompt_tokens)
-        if state.seen:
+        if request.model in self.cached_templates:
             self.prefix_hits.labels(*key).inc(min(TEMPLATE_TOKENS, request.prompt_tokens))
-        state.seen = True
+        self.cached_templates.add(request.model)
 
     def tokens(self, request: EngineRequest | None, count: int) -> None:
         if request is None or count <= 0:
             return
         now, key = time.monotonic(), (request.model, "0")
-        self._settle(self.models[request.model])
+        self._settle()
         if request.first_token_at is None:
             request.first_token_at = now
             self.ttft.labels(*key).observe(now - request.started)
@@ -153,42 +162,50 @@ class SimulatedEngine(Collector):
         """The request is over: finished (``stop``/``length``) or failed (None: not a success)."""
         if request is None:
             return
-        state = self.models[request.model]
-        self._settle(state)
-        if request in state.requests:
-            state.requests.remove(request)
+        cache = self._settle()
+        if request in cache.requests:
+            cache.requests.remove(request)
         if finish_reason is not None:
             key = (request.model, "0")
             self.success.labels(*key, finish_reason).inc()
             self.e2e.labels(*key).observe(time.monotonic() - request.started)
 
     # --- the gauges, at scrape time -----------------------------------------------------------
-    def _level(self, state: _ModelState) -> float:
-        if any(r.waiting for r in state.requests):
-            return SATURATED
-        held = sum(r.prompt_tokens + r.generated for r in state.requests)
-        return min(SATURATED, held / self.capacity)
+    def _settle(self) -> _KvCache:
+        """Move the smoothed KV usage towards the levels the cache held since the last update: saturated
+        while requests waited and until ``saturated_until``, its requests' tokens afterwards."""
+        cache, now = self.cache, time.monotonic()
 
-    def _settle(self, state: _ModelState) -> None:
-        """Move the smoothed KV usage towards the level of the state that held until now."""
-        now = time.monotonic()
-        state.kv += (self._level(state) - state.kv) * (1 - math.exp(-max(0.0, now - state.updated) / KV_TAU_SECONDS))
-        state.updated = now
+        def toward(level: float, seconds: float) -> None:
+            cache.usage += (level - cache.usage) * (1 - math.exp(-max(0.0, seconds) / KV_TAU_SECONDS))
+
+        since = cache.updated
+        if any(r.waiting for r in cache.requests):
+            toward(SATURATED, now - since)
+        else:
+            if since < cache.saturated_until:
+                toward(SATURATED, min(now, cache.saturated_until) - since)
+                since = min(now, cache.saturated_until)
+            held = sum(r.prompt_tokens + r.generated for r in cache.requests)
+            toward(min(SATURATED, held / self.capacity), now - since)
+        cache.updated = now
+        return cache
 
     def load(self) -> float:
-        """Requests in the engine (all models): what keeps its GPUs busy."""
-        return float(sum(len(s.requests) for s in self.models.values()))
+        """Requests in the engine: what keeps its GPUs busy."""
+        return float(len(self.cache.requests))
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         labels = list(m.VLLM_RUNNING.labels)
         families = {metric: GaugeMetricFamily(metric.name, metric.name, labels=labels)
                     for metric in (m.VLLM_RUNNING, m.VLLM_WAITING, m.VLLM_KV_CACHE_USAGE)}
-        for model, state in sorted(self.models.items()):
-            self._settle(state)
-            waiting = sum(r.waiting for r in state.requests)
-            families[m.VLLM_RUNNING].add_metric([model, "0"], len(state.requests) - waiting)
+        cache = self._settle()
+        for model in sorted(self.models):
+            mine = [r for r in cache.requests if r.model == model]
+            waiting = sum(r.waiting for r in mine)
+            families[m.VLLM_RUNNING].add_metric([model, "0"], len(mine) - waiting)
             families[m.VLLM_WAITING].add_metric([model, "0"], waiting)
-            families[m.VLLM_KV_CACHE_USAGE].add_metric([model, "0"], round(state.kv, 4))
+            families[m.VLLM_KV_CACHE_USAGE].add_metric([model, "0"], round(cache.usage, 4))
         yield from families.values()
 
     def exposition(self) -> bytes:
