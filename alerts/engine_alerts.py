@@ -17,10 +17,10 @@ from alerts.model import Severity
 from alerts.probes import GaugeProbe, GaugeShareProbe, RateProbe, ShareDownProbe, StateProbe
 from alerts.profiles import Profile
 from alerts.promql import selector
-from alerts.scrape_jobs import ENGINE_JOBS
 from alerts.spec import AlertSpec, Format
 from foundation import alert_names as n
 from foundation import engine_metrics as m
+from foundation.settings.engines import ENGINE_JOBS
 
 #: The engines' and GPUs' dashboard (a fixed uid, like the router's in ``alerts.definitions``).
 BACKENDS = "llm-backends"

@@ -26,7 +26,8 @@ External labels: ``env`` and ``cluster``.
 Router pod targets keep ``namespace``, ``pod``, ``container`` and ``node`` as labels (what
 the per-pod alerts print and what joins router pods to kube-state-metrics series); ``instance``
 is the pod's ``IP:port``. Pods that have finished (``Succeeded``/``Failed``, e.g. evicted) are
-not targets: they would read as down forever.
+targets of neither job: they would read as down forever. The relabelling steps live in
+``alerts.relabel``, which also writes them into the Prometheus Operator's PodMonitors.
 """
 
 from __future__ import annotations
@@ -35,19 +36,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from alerts.definitions import ROUTER_JOB
-from alerts.scrape_jobs import (
-    META,
-    POD_TARGET_LABELS,
-    PodScrapeJob,
-    StaticTarget,
-    backend_jobs,
-    meta_pod_label,
-)
+from alerts.relabel import annotated_pod_steps
+from alerts.scrape_jobs import PodScrapeJob, StaticTarget, backend_jobs, router_job, shared_namespace_drops
 from foundation.settings import Settings
-from foundation.settings.engines import PodTargets
-from foundation.settings.router import PodDiscovery
-
-__all__ = ["POD_JOB", "POD_TARGET_LABELS", "meta_pod_label", "prometheus_config", "with_file_discovery"]
 
 DEFAULT_ALERTMANAGERS = ("alertmanager:9093",)
 DEFAULT_NODE_EXPORTERS = ("node-exporter:9100",)
@@ -55,30 +46,13 @@ DEFAULT_RULE_FILES = ("rules/*.yml",)
 DEFAULT_INTERVAL = "15s"
 POD_JOB = "kubernetes-pods"
 
-_ANNOTATION = f"{META}pod_annotation_prometheus_io_"
-
-
-def _router_job(settings: Settings, d: PodDiscovery) -> PodScrapeJob:
-    return PodScrapeJob(ROUTER_JOB, PodTargets(settings.router.pod_namespaces, d))
-
 
 def _pod_discovery(namespaces: Sequence[str], own: Sequence[PodScrapeJob]) -> dict[str, Any]:
+    # Pods with a job of their own (router, engines, DCGM) are dropped: no pod is scraped twice.
     return {
         "job_name": POD_JOB,
         "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": list(namespaces)}}],
-        "relabel_configs": [
-            # Pods with a job of their own: scraping them here too would double every sum.
-            *(job.selects("drop") if job.name == ROUTER_JOB else job.selects_in_namespaces("drop") for job in own
-              if set(job.targets.namespaces) & set(namespaces)),
-            {"source_labels": [f"{_ANNOTATION}scrape"], "action": "keep", "regex": "true"},
-            {"source_labels": [f"{_ANNOTATION}path"], "action": "replace", "target_label": "__metrics_path__",
-             "regex": "(.+)"},
-            {"source_labels": ["__address__", f"{_ANNOTATION}port"], "action": "replace",
-             "regex": "([^:]+)(?::\\d+)?;(\\d+)", "replacement": "$1:$2", "target_label": "__address__"},
-            # Dashboards and alerts group by namespace/pod; keep them as labels.
-            {"source_labels": [f"{META}namespace"], "action": "replace", "target_label": "namespace"},
-            {"source_labels": [f"{META}pod_name"], "action": "replace", "target_label": "pod"},
-        ],
+        "relabel_configs": [r.prometheus() for r in (*shared_namespace_drops(namespaces, own), *annotated_pod_steps())],
     }
 
 
@@ -101,9 +75,9 @@ def prometheus_config(
     r = settings.router
     scrape = {"scrape_interval": interval or r.scrape_interval,
               "scrape_timeout": r.scrape_timeout if interval is None else interval}
-    router_job = _router_job(settings, r.kubernetes) if r.kubernetes is not None else None
-    if router_targets is None and router_job is not None:
-        jobs = [router_job.scrape_config(**scrape)]
+    router = router_job(settings)
+    if router_targets is None and router is not None:
+        jobs = [router.scrape_config(**scrape)]
     else:
         targets = router_targets if router_targets is not None else r.targets
         jobs = [_static(ROUTER_JOB, targets, **scrape, metrics_path="/metrics")]
@@ -114,7 +88,7 @@ def prometheus_config(
     elif kubernetes:
         jobs += [job.scrape_config(**scrape) for job in others]
     if kubernetes:
-        jobs.append(_pod_discovery(r.pod_namespaces, [*([router_job] if router_job else []), *others]))
+        jobs.append(_pod_discovery(r.pod_namespaces, [*([router] if router else []), *others]))
     node_exporters = DEFAULT_NODE_EXPORTERS if node_exporter_targets is None else node_exporter_targets
     if node_exporters:
         jobs.append(_static("node-exporter", node_exporters))

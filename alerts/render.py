@@ -11,8 +11,10 @@ Public API:
 * ``alerts.prometheus_config.prometheus_config(...)`` and
   ``alerts.alertmanager.alertmanager_config(...)`` / ``local_alertmanager_config(...)``:
   the two configs with overridable addresses (documented in those modules).
-* ``alerts.operator.prometheus_rule(settings, ...)``: the same rules as one
-  ``monitoring.coreos.com/v1`` PrometheusRule object (a dict), for the Pulumi layer.
+* ``alerts.operator``: the same rules, scrape jobs and routing as Prometheus Operator objects
+  (PrometheusRules, PodMonitors, an AlertmanagerConfig), which the stack creates in operator mode
+  (``cluster.metricsBackend: operator``); ``prometheus_rule(settings)`` is every group in one
+  PrometheusRule, the file this render writes.
 """
 
 from __future__ import annotations

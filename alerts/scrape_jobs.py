@@ -1,12 +1,13 @@
 """Scrape jobs over Kubernetes pods, defined once: the router's, each serving engine's, the DCGM exporter's.
 
 A :class:`PodScrapeJob` says which pods (namespaces, pod labels, container port, path) and which
-labels each target keeps; ``scrape_config`` turns it into a ``prometheus.yml`` job (Kubernetes pod
-discovery, one target per pod, never a Service VIP) and ``static_config`` into a job with a fixed
-address (the local stack, which has no cluster). A Prometheus Operator PodMonitor can be built from
-the same fields (``targets.namespaces`` -> namespaceSelector, ``pod_labels`` -> selector, ``port``,
-``metrics_path``, ``target_labels``/``static_labels`` -> relabelings, ``honor_labels``).
+labels each target keeps; its relabelling steps come from ``alerts.relabel``. ``scrape_config`` turns
+it into a ``prometheus.yml`` job (Kubernetes pod discovery, one target per pod, never a Service VIP),
+``static_config`` into a job with a fixed address (the local stack, which has no cluster), and
+``alerts.operator.pod_monitor`` into a Prometheus Operator PodMonitor with the same steps.
 
+* ``llm-router``: the router's pods (``router.kubernetes``); targets keep ``namespace``, ``pod``,
+  ``container``, ``node``.
 * ``engine-<backend>``: one job per engine of ``engines`` (router backend -> engine pods). Targets keep
   ``namespace``, ``pod``, ``container``, ``node``, and get ``backend`` (and, for TGI, ``model_name``).
 * ``dcgm-exporter``: the exporter's pods; targets keep ``node`` only and honour the series' own
@@ -15,31 +16,28 @@ the same fields (``targets.namespaces`` -> namespaceSelector, ``pod_labels`` -> 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerts.definitions import ROUTER_JOB
+from alerts.relabel import (
+    META,
+    POD_TARGET_LABELS,
+    Relabel,
+    pod_job_steps,
+    pods_in_namespaces,
+    pods_with_labels,
+)
 from foundation.engine_metrics import BACKEND_LABEL, MODEL_LABEL
 from foundation.settings import Settings
-from foundation.settings.engines import ENGINE_JOB_PREFIX, PodTargets
+from foundation.settings.engines import ENGINE_JOBS, PodTargets
 
-META = "__meta_kubernetes_"
 DCGM_JOB = "dcgm-exporter"
-#: Labels a pod target keeps: label -> the discovery meta label it comes from.
-POD_TARGET_LABELS: Mapping[str, str] = {"namespace": f"{META}namespace", "pod": f"{META}pod_name",
-                                        "container": f"{META}pod_container_name", "node": f"{META}pod_node_name"}
+__all__ = ["DCGM_JOB", "ENGINE_JOBS", "PodScrapeJob", "StaticTarget", "backend_jobs", "pod_jobs", "router_job",
+           "shared_namespace_drops"]
+
 NODE_LABEL: Mapping[str, str] = {"node": f"{META}pod_node_name"}
-
-
-def meta_pod_label(key: str) -> str:
-    """The discovery meta label of a pod label key (Prometheus replaces every other character by ``_``)."""
-    return f"{META}pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", key)
-
-
-def literal(value: str) -> str:
-    """A regex matching exactly ``value`` (Kubernetes label values: letters, digits, ``-_.``)."""
-    return value.replace(".", "\\.")
 
 
 @dataclass(frozen=True)
@@ -75,17 +73,18 @@ class PodScrapeJob:
     def metrics_path(self) -> str:
         return self.targets.discovery.metrics_path
 
-    def selects(self, action: str) -> dict[str, Any]:
-        """``keep`` or ``drop`` the targets of pods that carry every one of the job's pod labels."""
-        return {"source_labels": [meta_pod_label(k) for k in self.pod_labels], "action": action,
-                "regex": ";".join(literal(v) for v in self.pod_labels.values())}
+    def relabel_steps(self) -> list[Relabel]:
+        """Written once (``alerts.relabel``): the ``prometheus.yml`` job and the PodMonitor both use them."""
+        return pod_job_steps(self.pod_labels, self.port, self.target_labels, self.static_labels)
 
-    def selects_in_namespaces(self, action: str) -> dict[str, Any]:
-        """Like ``selects``, restricted to the job's namespaces (for another job sharing them)."""
-        rule = self.selects(action)
-        namespaces = "|".join(self.targets.namespaces)
-        return {**rule, "source_labels": [f"{META}namespace", *rule["source_labels"]],
-                "regex": f"({namespaces});{rule['regex']}"}
+    def drop_from_shared_namespaces(self) -> Relabel:
+        """Drop this job's pods from a job that also discovers their namespaces (``kubernetes-pods``).
+
+        The router's pods by their labels in any namespace, the others in their own namespaces only.
+        """
+        if self.name == ROUTER_JOB:
+            return pods_with_labels(self.pod_labels, "drop")
+        return pods_in_namespaces(self.targets.namespaces, self.pod_labels, "drop")
 
     def _common(self, scrape: Mapping[str, Any]) -> dict[str, Any]:
         job: dict[str, Any] = {"job_name": self.name, **scrape}
@@ -94,7 +93,6 @@ class PodScrapeJob:
         return job
 
     def scrape_config(self, **scrape: Any) -> dict[str, Any]:
-        port_meta = f"{META}pod_container_port_{'name' if isinstance(self.port, str) else 'number'}"
         return {
             **self._common(scrape),
             "metrics_path": self.metrics_path,
@@ -104,18 +102,7 @@ class PodScrapeJob:
                 # The API server filters by label: Prometheus watches these pods only.
                 "selectors": [{"role": "pod", "label": ",".join(f"{k}={v}" for k, v in self.pod_labels.items())}],
             }],
-            "relabel_configs": [
-                self.selects("keep"),
-                # One target per pod: the container port that serves metrics.
-                {"source_labels": [port_meta], "action": "keep", "regex": literal(str(self.port))},
-                {"source_labels": [f"{META}pod_container_init"], "action": "drop", "regex": "true"},
-                # Finished pods (evicted, completed) would read as down forever.
-                {"source_labels": [f"{META}pod_phase"], "action": "drop", "regex": "Succeeded|Failed"},
-                *({"source_labels": [meta], "action": "replace", "target_label": label}
-                  for label, meta in self.target_labels.items()),
-                *({"action": "replace", "target_label": label, "replacement": value}
-                  for label, value in sorted(self.static_labels.items())),
-            ],
+            "relabel_configs": [r.prometheus() for r in self.relabel_steps()],
         }
 
     def static_config(self, targets: Sequence[StaticTarget], **scrape: Any) -> dict[str, Any]:
@@ -125,10 +112,6 @@ class PodScrapeJob:
 
         return {**self._common(scrape), "static_configs": [{"targets": [t.address], "labels": labels(t)}
                                                            for t in targets]}
-
-
-#: Matches the name of every engine's job.
-ENGINE_JOBS = f"{ENGINE_JOB_PREFIX}.+"
 
 
 def engine_jobs(settings: Settings) -> list[PodScrapeJob]:
@@ -144,6 +127,24 @@ def dcgm_job(settings: Settings) -> PodScrapeJob | None:
     if targets is None:
         return None
     return PodScrapeJob(DCGM_JOB, targets, target_labels=dict(NODE_LABEL), honor_labels=True)
+
+
+def router_job(settings: Settings) -> PodScrapeJob | None:
+    """The router's pods (``router.kubernetes``), or None when the env scrapes static targets."""
+    d = settings.router.kubernetes
+    return PodScrapeJob(ROUTER_JOB, PodTargets(settings.router.pod_namespaces, d)) if d is not None else None
+
+
+def pod_jobs(settings: Settings) -> list[PodScrapeJob]:
+    """Every job over pods of its own: the router's (when discovered), the engines', the DCGM exporter's."""
+    router = router_job(settings)
+    return [*([router] if router else []), *backend_jobs(settings)]
+
+
+def shared_namespace_drops(namespaces: Sequence[str], jobs: Sequence[PodScrapeJob]) -> list[Relabel]:
+    """For the annotated-pods job over ``namespaces``: drop the pods of every job that shares them,
+    else they would be scraped twice and double every sum."""
+    return [job.drop_from_shared_namespaces() for job in jobs if set(job.targets.namespaces) & set(namespaces)]
 
 
 def backend_jobs(settings: Settings) -> list[PodScrapeJob]:

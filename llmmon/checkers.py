@@ -108,6 +108,39 @@ def kubernetes_validate(paths: Sequence[Path], kubernetes_version: str) -> Check
     return run_tool("kubernetes-validate --strict", argv, timeout=600)
 
 
+def operator_objects(paths: Sequence[Path]) -> list[tuple[Path, dict]]:
+    """Every Prometheus Operator object (``monitoring.coreos.com``) in the YAML files, with its file."""
+    import yaml
+
+    from foundation.standards.prometheus_operator import is_operator_object
+
+    return [(path, doc) for path in paths for doc in yaml.safe_load_all(path.read_text()) if is_operator_object(doc)]
+
+
+def kubernetes_manifests(paths: Sequence[Path]) -> list[Path]:
+    """The files kubernetes-validate can check: those holding any object of Kubernetes' own kinds."""
+    import yaml
+
+    from foundation.standards.prometheus_operator import is_operator_object
+
+    return [p for p in paths if any(d and not is_operator_object(d) for d in yaml.safe_load_all(p.read_text()))]
+
+
+def operator_crd_validate(paths: Sequence[Path]) -> CheckResult:
+    """Every ``monitoring.coreos.com`` object against the vendored CRD schemas of each supported release."""
+    from foundation.standards.prometheus_operator import SUPPORTED_VERSIONS, validate
+
+    found = operator_objects(paths)
+    problems = [f"{path.name}: {problem}" for path, obj in found for problem in validate(obj)]
+    name = f"Prometheus Operator CRDs (v{', v'.join(SUPPORTED_VERSIONS)})"
+    if not found:
+        return CheckResult(name, False, "nothing to check: no monitoring.coreos.com objects")
+    if problems:
+        return CheckResult(name, False, f"{len(problems)} schema error(s):\n" + "\n".join(problems))
+    kinds = sorted({str(o["kind"]) for _, o in found})
+    return CheckResult(name, True, f"{len(found)} objects valid ({', '.join(kinds)})")
+
+
 #: checkov, the Kubernetes manifest scanner of the CI gate, lives in its own virtual environment
 #: (installed into the project's it would downgrade ``packaging``); ``scripts/install`` creates it.
 CHECKOV_VERSION = "3.3.30"

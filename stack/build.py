@@ -22,6 +22,7 @@ from stack.services import (
     grafana,
     kibana,
     logstash,
+    operator_monitoring,
     prometheus,
     tracing,
 )
@@ -59,12 +60,21 @@ def namespace_service(settings: Settings) -> Service:
     ])
 
 
+#: What the cluster's Prometheus Operator stack runs in operator mode (``cluster.metricsBackend``).
+OPERATOR_RUN = (prometheus.build, alertmanager.build, exporters.node_exporter, exporters.kube_state_metrics)
+
+
 def builders(settings: Settings) -> tuple[Callable[[Context], Service], ...]:
     """The components this env deploys: no Grafana when an external one gets the content, the DCGM
-    exporter only when the env asks the stack to deploy it."""
+    exporter only when the env asks the stack to deploy it; in operator mode the objects the cluster's
+    operator picks up instead of our Prometheus, Alertmanager and exporters (the DCGM exporter stays:
+    kube-prometheus-stack runs none)."""
     skipped = {grafana.build: not settings.grafana.deploys_grafana,
                gpus.dcgm_exporter: settings.dcgm.mode != "deploy"}
-    return tuple(b for b in BUILDERS if not skipped.get(b, False))
+    chosen = tuple(b for b in BUILDERS if not skipped.get(b, False))
+    if settings.cluster.runs_prometheus:
+        return chosen
+    return (*(b for b in chosen if b not in OPERATOR_RUN), operator_monitoring.build)
 
 
 def build_services(settings: Settings, secrets: Mapping[str, Any], artifacts: Mapping[str, str]) -> list[Service]:
@@ -80,6 +90,9 @@ def endpoints(settings: Settings) -> dict[str, str]:
     for name, (service, port) in ENDPOINTS.items():
         host = c.ingress_hosts.get(name)
         out[f"{name}Url"] = f"https://{host}" if host else f"http://{service}.{c.namespace}.svc:{port}"
+    if c.operator is not None:  # the cluster's; its Alertmanager is reached through the operator's stack
+        out["prometheusUrl"] = c.operator.prometheus_url
+        del out["alertmanagerUrl"]
     if settings.grafana.url:
         out["grafanaUrl"] = settings.grafana.url
     out["otlpHttpEndpoint"] = f"http://jaeger-collector.{c.namespace}.svc:4318"

@@ -59,7 +59,15 @@ def logical_names(objects: list[Obj]) -> list[str]:
     return out
 
 
+#: Custom resources (Prometheus Operator objects) are created untyped, with their group's apiVersion.
+CUSTOM_GROUPS = ("monitoring.coreos.com/",)
+
+
 def create(obj: Obj, opts: pulumi.ResourceOptions, name: str | None = None) -> pulumi.CustomResource:
+    if obj["apiVersion"].startswith(CUSTOM_GROUPS):
+        return k8s.apiextensions.CustomResource(
+            name or obj["metadata"]["name"], api_version=obj["apiVersion"], kind=obj["kind"],
+            metadata=obj["metadata"], spec=obj["spec"], opts=opts)
     cls = KINDS.get((obj["apiVersion"], obj["kind"]))
     if cls is None:
         raise ValueError(f"no pulumi_kubernetes class for {obj['apiVersion']} {obj['kind']}")

@@ -22,6 +22,8 @@ INGRESS_CONTROLLER = "ingress-controller"
 ROUTERS = "routers"
 #: Cluster DNS (any namespace, pods labelled k8s-app=kube-dns).
 DNS = "kube-dns"
+#: Operator mode: the cluster's Prometheus pods (cluster.operator.namespace, prometheusPodLabels).
+OPERATOR_PROMETHEUS = "operator-prometheus"
 #: An ipBlock of 0.0.0.0/0: egress only, on the listed ports (API server, node IPs, receivers).
 ANYWHERE = "0.0.0.0/0"
 #: No ``ports`` in the rule: every port.
@@ -109,6 +111,13 @@ def allowed_flows(settings: Settings) -> set[Flow]:
     flows += [f for name, t in scrape_targets(settings).items() for f in _to("prometheus", name, t.discovery.port)]
     if settings.dcgm.mode == "deploy":
         flows += _to("prometheus", DCGM_APP, DCGM_PORT)
+    if c.operator is not None:  # operator mode: no Prometheus, Alertmanager or exporters of ours
+        ours = {"prometheus", "alertmanager", "node-exporter", "kube-state-metrics"}
+        # The cluster's Prometheus scrapes what ours would have scraped of the stack's own pods (DCGM).
+        scraped = [Flow(OPERATOR_PROMETHEUS, f.target, f.port) for f in flows
+                   if f.source == "prometheus" and f.target == DCGM_APP]
+        flows = [f for f in flows if not {f.source, f.target} & ours] + scraped
+        flows += _to("grafana", OPERATOR_PROMETHEUS, c.operator.prometheus_port)
     # The ingress controller reaches only what has an Ingress (a host configured, and a login).
     flows += [f for name, port in (("grafana", 3000), ("kibana", 5601)) if name in c.ingress_hosts
               for f in _to(INGRESS_CONTROLLER, name, port)]

@@ -80,8 +80,8 @@ def secrets_doc(settings: Settings, secrets: list[RequiredSecret]) -> str:
         f"- `{c.namespace}/{c.logstash_tls_secret}`: Logstash's beats input (SAN `logstash.{c.namespace}.svc`; "
         "key in PKCS#8)",
         f"- `{c.node_namespace}/{c.filebeat_tls_secret}`: Filebeat's client certificate",
-        f"- `{c.node_namespace}/{c.node_exporter_tls_secret}`: kube-rbac-proxy in front of node-exporter "
-        f"(SAN `node-exporter.{c.node_namespace}.svc`)",
+        *([f"- `{c.node_namespace}/{c.node_exporter_tls_secret}`: kube-rbac-proxy in front of node-exporter "
+           f"(SAN `node-exporter.{c.node_namespace}.svc`)"] if c.runs_prometheus else []),
         "",
     ]
     return "\n".join(lines)

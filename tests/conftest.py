@@ -1,4 +1,5 @@
-"""Process-wide test settings: LiteLLM (imported by the LiteLLM tests) stays offline."""
+"""Process-wide test settings: LiteLLM (imported by the LiteLLM tests) stays offline; hypothesis
+draws the same examples on every run (``HYPOTHESIS_PROFILE=explore`` draws new ones)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# The suite is deterministic (CI must not go red on a draw); exploring for new cases is opt-in.
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 # LiteLLM's model price table comes from the package, never from the network.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

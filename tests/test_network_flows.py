@@ -14,9 +14,10 @@ import yaml
 from foundation.settings import available_envs, load_settings
 from stack import flows as F
 from stack.render import artifacts
+from tests.operator_support import operator_settings
 
 ENVS = available_envs()
-OUTSIDE = {F.INGRESS_CONTROLLER, F.ROUTERS, F.DNS, F.ANYWHERE}
+OUTSIDE = {F.INGRESS_CONTROLLER, F.ROUTERS, F.DNS, F.ANYWHERE, F.OPERATOR_PROMETHEUS}
 
 
 def outside(settings):
@@ -24,9 +25,9 @@ def outside(settings):
     return OUTSIDE | set(F.scrape_targets(settings))
 
 
-def rendered(env):
-    return [doc for path, text in artifacts(load_settings(env)).items() if path.startswith("kubernetes/") and path.endswith(".yaml")
-            for doc in yaml.safe_load_all(text) if doc]
+def rendered(env, settings=None):
+    return [doc for path, text in artifacts(settings or load_settings(env)).items()
+            if path.startswith("kubernetes/") and path.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc]
 
 
 def app_namespaces(docs):
@@ -58,6 +59,10 @@ def endpoint(peer, policy_ns, settings, apps):
             assert pods == {"k8s-app": "kube-dns"}, peer  # any namespace only for cluster DNS
             return F.DNS
         namespace = ns_labels["kubernetes.io/metadata.name"]
+        operator = settings.cluster.operator
+        if operator is not None and namespace == operator.namespace:  # the cluster's Prometheus, by its labels
+            assert pods == dict(operator.prometheus_pod_labels), peer
+            return F.OPERATOR_PROMETHEUS
         if not pods:
             if namespace == settings.cluster.ingress_namespace:
                 return F.INGRESS_CONTROLLER
@@ -95,10 +100,11 @@ def docs():
     return {env: rendered(env) for env in ENVS}
 
 
+@pytest.mark.parametrize("mode", ["standalone", "operator"])
 @pytest.mark.parametrize("env", ENVS)
-def test_policies_allow_exactly_the_table(docs, env):
-    settings = load_settings(env)
-    egress, ingress = policy_flows(docs[env], settings)
+def test_policies_allow_exactly_the_table(docs, env, mode):
+    settings = load_settings(env) if mode == "standalone" else operator_settings(env)
+    egress, ingress = policy_flows(docs[env] if mode == "standalone" else rendered(env, settings), settings)
     table = F.allowed_flows(settings)
     assert sorted(map(str, (egress | ingress) - table)) == []  # nothing beyond the table
     for flow in sorted(table, key=str):  # and everything in it, on each side that is one of our pods

@@ -102,6 +102,11 @@ def test_any_body_is_accepted_valid_or_refused_with_a_one_line_4xx(body):
         _assert_acceptable(req)
 
 
+def test_an_omitted_max_tokens_stays_within_a_limit_below_the_default():
+    # Found by the property above in CI: the default (64) ignored a configured limit of 16.
+    assert parse_generate(decode_json(b'{"prompt": "0"}'), CONFIG).max_tokens == CONFIG.max_tokens_limit
+
+
 @settings(max_examples=300, deadline=None)
 @given(prompt=st.text(min_size=1, max_size=200).filter(str.strip), model=st.sampled_from(CONFIG.model_names),
        strategy=st.sampled_from(sorted(CONFIG.strategies)), max_tokens=st.integers(1, 16), stream=st.booleans())

@@ -79,6 +79,9 @@ class Settings:
             if workload.replicas != 1:
                 raise SettingsError(self.env, "cluster.grafana.replicas", f"expected 1 with grafana.delivery: provider "
                                     f"(each replica has its own SQLite database), got {workload.replicas}")
+        if self.cluster.operator is not None and self.router.kubernetes is None:
+            raise SettingsError(self.env, "cluster.metricsBackend", "operator mode scrapes the router with a PodMonitor, "
+                                "which needs router.kubernetes (pod discovery), not static router.targets")
         return self
 
     def _check_engines(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from foundation.settings.operator import STANDALONE, OperatorSettings, parse_backend
 from foundation.settings.reader import Reader
 
 #: Kubernetes versions whose schemas the installed kubernetes-validate bundles and we accept.
@@ -145,10 +146,17 @@ class ClusterSettings:
     ingress_hosts: dict[str, str]
     #: Added to every Ingress, e.g. ``cert-manager.io/cluster-issuer`` to issue the TLS certificates.
     ingress_annotations: dict[str, str]
+    #: ``standalone`` (our Prometheus and Alertmanager) or ``operator`` (the cluster's; see ``operator.py``).
+    metrics_backend: str = STANDALONE
+    operator: OperatorSettings | None = None
 
-    KEYS = frozenset(
-        {"namespace", "nodeNamespace", "kubernetesVersion", "storageClass", "images", "ingress", *DEFAULT_WORKLOADS}
-    )
+    KEYS = frozenset({"namespace", "nodeNamespace", "kubernetesVersion", "storageClass", "images", "ingress",
+                      "metricsBackend", "operator", *DEFAULT_WORKLOADS})
+
+    @property
+    def runs_prometheus(self) -> bool:
+        """The stack deploys its own Prometheus and Alertmanager (else the cluster's operator runs them)."""
+        return self.operator is None
 
     @classmethod
     def parse(cls, r: Reader) -> ClusterSettings:
@@ -164,6 +172,7 @@ class ClusterSettings:
         queue_max = _byte_size(ls, "queueMaxBytes", "1GB")
         _check_fits(ls, "queueMaxBytes", _bytes(queue_max), workloads["logstash"].storage)
         storage_class = _dns_name(r, "storageClass", "") if r.data.get("storageClass") else None
+        backend, operator = parse_backend(r, namespace)
         return cls(
             namespace=namespace,
             node_namespace=node_namespace,
@@ -186,6 +195,8 @@ class ClusterSettings:
             ingress_namespace=_dns_name(ingress, "controllerNamespace", "ingress-nginx"),
             ingress_hosts=_hosts(ingress),
             ingress_annotations=_annotations(ingress.section("annotations")),
+            metrics_backend=backend,
+            operator=operator,
         )
 
 

@@ -41,6 +41,8 @@ from foundation.settings.router import LABEL_KEY_RE, LABEL_VALUE_RE, NAMESPACE_R
 DCGM_MODES = ("none", "deploy", "scrape")
 #: An engine's scrape job is ``engine-<the backend it serves>``.
 ENGINE_JOB_PREFIX = "engine-"
+#: Matches the name of every engine's scrape job.
+ENGINE_JOBS = f"{ENGINE_JOB_PREFIX}.+"
 #: The DCGM exporter's metrics port (its image listens on :9400).
 DCGM_PORT = 9400
 TOLERATION_KEYS = frozenset({"key", "operator", "value", "effect", "tolerationSeconds"})

@@ -1,7 +1,8 @@
 """Render one environment, then run every offline checker over the result.
 
 Checkers: promtool check rules / check config / test rules, amtool check-config,
-kubernetes-validate --strict and checkov (zero failed checks) on ``kubernetes/``, and a
+kubernetes-validate --strict and checkov (zero failed checks) on ``kubernetes/``, the
+Prometheus Operator objects against the vendored CRD schemas (strict), and a
 PromQL check that every metric a rule or dashboard query names exists (catalog, recording
 rule or known external metric). Then it lists placeholder values (example.com) still in the
 env: a warning, a failure with --strict. Prints each check as it finishes and a summary table
@@ -29,7 +30,9 @@ from llmmon.checkers import (
     CheckResult,
     amtool_check_config,
     checkov_scan,
+    kubernetes_manifests,
     kubernetes_validate,
+    operator_crd_validate,
     promtool_check_config,
     promtool_check_rules,
     promtool_test_rules,
@@ -117,6 +120,7 @@ def checks(settings: Settings, out: Path) -> list[tuple[str, Check]]:
     rules = _files(out / "prometheus" / "rules", ("yml", "yaml"))
     rule_tests = _files(out / "prometheus" / "tests", ("yml", "yaml"))
     manifests = _files(out / "kubernetes", ("yml", "yaml", "json"))
+    operator = [*_files(out / "prometheus" / "operator", ("yml", "yaml")), *manifests]
     version = getattr(settings.cluster, "kubernetes_version", None) or DEFAULT_KUBERNETES_VERSION
     return [
         ("promtool check rules", lambda: _need(rules, "rule files under prometheus/rules/")
@@ -126,7 +130,8 @@ def checks(settings: Settings, out: Path) -> list[tuple[str, Check]]:
          or promtool_test_rules(rule_tests)),
         ("amtool check-config", lambda: amtool_check_config(_exists(out / "alertmanager" / "alertmanager.yml"))),
         (f"kubernetes-validate {version}", lambda: _need(manifests, "manifests under kubernetes/")
-         or kubernetes_validate(manifests, version)),
+         or kubernetes_validate(kubernetes_manifests(manifests), version)),
+        ("Prometheus Operator CRD schemas", lambda: operator_crd_validate(operator)),
         ("checkov (kubernetes)", lambda: _need(manifests, "manifests under kubernetes/")
          or checkov_scan(out / "kubernetes").result()),
         ("PromQL metric names (rules)", lambda: name_checks.check_rules(rules)),

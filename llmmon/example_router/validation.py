@@ -197,7 +197,8 @@ GENERATE: tuple[Field, ...] = (
     Field("prompt", str, check=_prompt),
     Field("model", str, lambda c: c.model_names[0], _one_of("model", lambda c: c.model_names)),
     Field("strategy", str, lambda c: c.default_strategy, _one_of("strategy", lambda c: sorted(c.strategies))),
-    Field("max_tokens", int, lambda c: DEFAULT_MAX_TOKENS, _max_tokens),
+    # An omitted max_tokens never exceeds the router's own limit (a limit below the default is valid config).
+    Field("max_tokens", int, lambda c: min(DEFAULT_MAX_TOKENS, c.max_tokens_limit), _max_tokens),
     Field("stream", bool, lambda c: False),
 )
 FIELDS = frozenset(f.name for f in GENERATE)

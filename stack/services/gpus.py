@@ -6,7 +6,8 @@ nothing more: no capability (the profiling fields that need SYS_ADMIN, ``DCGM_FI
 read), no host network or PID, a read-only root filesystem, no service-account token. Only the GPU
 nodes run it (``dcgm.nodeSelector``, ``dcgm.tolerations``); the GPUs reach it through the NVIDIA
 container runtime (``dcgm.runtimeClassName`` when the cluster has one). Prometheus scrapes each pod
-on port 9400 (job ``dcgm-exporter``, ``alerts.scrape_jobs``).
+on port 9400 (job ``dcgm-exporter``, ``alerts.scrape_jobs``; in operator mode the cluster's
+Prometheus, through a PodMonitor).
 """
 
 from __future__ import annotations
@@ -54,5 +55,6 @@ def dcgm_exporter(ctx: Context) -> Service:
     )
     return Service("DcgmExporter", [
         k.daemon_set(app, pod), k.pod_disruption_budget(app),
-        net.allow(app, ingress=[net.Flow([net.Peer(app="prometheus", namespace=ctx.namespace)], [PORT])]),
+        # Our Prometheus, or in operator mode the cluster's (the PodMonitor of job dcgm-exporter).
+        net.allow(app, ingress=[net.Flow([net.prometheus(ctx.namespace, ctx.cluster.operator)], [PORT])]),
     ])

@@ -61,6 +61,15 @@ def _provisioning(ctx: Context) -> tuple[list[k.Obj], list[k.Obj], list[k.Obj]]:
     return maps, mounts, volumes
 
 
+def _metrics_backend(ctx: Context) -> list[net.Flow]:
+    """Our Prometheus and Alertmanager, or in operator mode the cluster's Prometheus pods."""
+    o = ctx.cluster.operator
+    if o is None:
+        return [net.Flow(net.apps("prometheus"), [k.Port("prometheus", 9090)]),
+                net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)])]
+    return [net.Flow([net.prometheus(ctx.namespace, o)], [k.Port("prometheus", o.prometheus_port)])]
+
+
 def build(ctx: Context) -> Service:
     app = ctx.app(NAME, "dashboards", "grafana")
     w, c = ctx.workload("grafana"), ctx.cluster
@@ -117,8 +126,7 @@ def build(ctx: Context) -> Service:
             app,
             ingress=[net.Flow(net.ingress_controller(app, c.ingress_hosts, c.ingress_namespace), [PORT])],
             egress=[
-                net.Flow(net.apps("prometheus"), [k.Port("prometheus", 9090)]),
-                net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)]),
+                *_metrics_backend(ctx),
                 net.Flow(net.apps("elasticsearch"), [ES_PORT]),
                 net.Flow(net.apps("jaeger-query"), [k.Port("jaeger", 16686)]),
             ],

@@ -71,14 +71,18 @@ ES_SECURE = {
 def datasources(settings: Settings, document: Mapping[str, Any]) -> list[DataSource]:
     """The rendered data sources as this env's Grafana reaches the backends.
 
-    Elasticsearch is reached over TLS as the read-only user. An external Grafana reaches every
-    backend at the URL the settings give (in-cluster service names do not resolve there).
+    Elasticsearch is reached over TLS as the read-only user. In operator mode Prometheus is the
+    cluster's (``cluster.operator.prometheusUrl``). An external Grafana reaches every backend at
+    the URL the settings give (in-cluster service names do not resolve there).
     """
     external = settings.grafana.datasource_urls
+    operator = settings.cluster.operator
     out = []
     for ds in document.get("datasources", []):
         fields = copy.deepcopy(dict(ds))
         secure: dict[str, SecureValue] = {}
+        if operator is not None and fields.get("uid") == PROMETHEUS_UID:
+            fields["url"] = operator.prometheus_url  # operator mode: the cluster's Prometheus
         if fields.get("uid") == ELASTICSEARCH_UID:
             fields.update(url=HTTPS_URL, basicAuth=True, basicAuthUser=READER_USER)
             fields.setdefault("jsonData", {})["tlsAuthWithCACert"] = True

@@ -43,7 +43,7 @@ def config_files(ctx: Context) -> dict[str, str]:
 
 def scrape_flows(ctx: Context) -> list[net.Flow]:
     """The engines' pods and the DCGM exporter's, on their metrics port only (``stack.flows``)."""
-    out = [net.Flow([net.Peer(namespace=ns, pod_labels=t.discovery.pod_labels) for ns in t.namespaces],
+    out = [net.Flow([net.Peer(namespace=ns, pods=tuple(t.discovery.pod_labels.items())) for ns in t.namespaces],
                     [k.Port("metrics", t.discovery.port)])
            for t in flows.scrape_targets(ctx.settings).values()]
     if ctx.settings.dcgm.mode == "deploy":
