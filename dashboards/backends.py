@@ -5,7 +5,7 @@ preemptions, the engine's TTFT and inter-token latency beside the router's own v
 backend, queue time, prompt vs generation tokens and the prefix-cache hit ratio, all from the
 recording rules of ``alerts.engine_recording`` (every engine kind read into one series per engine
 and model). Per GPU (DCGM exporter): utilisation, memory used and free, temperature, power, XID
-errors. The router dashboards' backend panels link here.
+errors. The router dashboards' backend panels (QoS) and model panels (Model Performance) link here.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from alerts.scrape_jobs import ENGINE_JOBS
 from dashboards import panels as p
 from dashboards import promql as q
 from dashboards import uids
-from dashboards.base import dashboard
+from dashboards.base import dashboard, drilldown
 from dashboards.variables import ENV, Variable
 from foundation import engine_metrics as m
 
 BACKEND = Variable("backend", "Backend (engine)",
                    f'label_values(up{{job=~"{ENGINE_JOBS}", env=~"$env"}}, backend)')
+#: Drill-down from the router dashboards' backend and model panels (keeps the time range and variables).
+LINK = drilldown("Engines and GPUs behind the backends", uids.BACKENDS)
 BY_BACKEND = (("backend", "backend"),)
 ENGINE = "{{backend}} {{model_name}}"
 GPU = "{{node}} gpu {{gpu}}"

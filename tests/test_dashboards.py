@@ -141,6 +141,9 @@ def test_dashboards_link_to_each_other_keeping_time_and_variables():
     to_engines = {p["title"] for p in panels(qos) for lnk in p.get("links") or []
                   if lnk["url"].startswith(f"/d/{uids.BACKENDS}?")}
     assert to_engines == {"Backend request latency p95 by backend", "Backend up"}
+    models = next(d for d in DASHBOARDS if d["uid"] == uids.MODEL_PERFORMANCE)
+    assert [p["title"] for p in panels(models) for lnk in p.get("links") or []
+            if lnk["url"].startswith(f"/d/{uids.BACKENDS}?")] == ["Tokens per second by model, p95 and median"]
 
 
 def test_seed_fixes_hold():
