@@ -18,6 +18,7 @@ from stack.services import (
     elasticsearch,
     exporters,
     filebeat,
+    gpus,
     grafana,
     kibana,
     logstash,
@@ -36,6 +37,7 @@ UPSTREAM = (
 BUILDERS: tuple[Callable[[Context], Service], ...] = (
     prometheus.build, alertmanager.build, grafana.build, elasticsearch.build, logstash.build,
     kibana.build, filebeat.build, tracing.build, exporters.node_exporter, exporters.kube_state_metrics,
+    gpus.dcgm_exporter,
 )
 #: Where each UI/API is reached inside the cluster: (service name, port).
 ENDPOINTS = {
@@ -63,9 +65,13 @@ OPERATOR_RUN = (prometheus.build, alertmanager.build, exporters.node_exporter, e
 
 
 def builders(settings: Settings) -> tuple[Callable[[Context], Service], ...]:
-    """The components this env deploys: no Grafana when an external one gets the content; in operator
-    mode the objects the cluster's operator picks up instead of our Prometheus, Alertmanager and exporters."""
-    chosen = tuple(b for b in BUILDERS if settings.grafana.deploys_grafana or b is not grafana.build)
+    """The components this env deploys: no Grafana when an external one gets the content, the DCGM
+    exporter only when the env asks the stack to deploy it; in operator mode the objects the cluster's
+    operator picks up instead of our Prometheus, Alertmanager and exporters (the DCGM exporter stays:
+    kube-prometheus-stack runs none)."""
+    skipped = {grafana.build: not settings.grafana.deploys_grafana,
+               gpus.dcgm_exporter: settings.dcgm.mode != "deploy"}
+    chosen = tuple(b for b in BUILDERS if not skipped.get(b, False))
     if settings.cluster.runs_prometheus:
         return chosen
     return (*(b for b in chosen if b not in OPERATOR_RUN), operator_monitoring.build)

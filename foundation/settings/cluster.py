@@ -36,6 +36,8 @@ DEFAULT_IMAGES: dict[str, str] = {
     "kubeStateMetrics": "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.17.0",
     "jaegerIndexCleaner": "docker.io/jaegertracing/jaeger-es-index-cleaner:1.76.0",
     "sysctl": "docker.io/library/busybox:1.37.0",
+    # NVIDIA's DCGM exporter (DCGM 4.5.3, exporter 4.8.2), deployed on GPU nodes when dcgm.mode is deploy.
+    "dcgmExporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
 }
 
 #: Service key in the config -> (replicas, cpu req, mem req, cpu limit, mem limit, storage or None).
@@ -52,6 +54,8 @@ DEFAULT_WORKLOADS: dict[str, tuple[int, str, str, str, str, str | None]] = {
     # kube-prometheus' sizing: node-exporter's collectors grow with the node's disks and NICs.
     "nodeExporter": (1, "100m", "180Mi", "250m", "180Mi", None),
     "kubeStateMetrics": (1, "50m", "64Mi", "200m", "128Mi", None),
+    # The dcgm-exporter Helm chart's sizing (one pod per GPU node).
+    "dcgmExporter": (1, "100m", "128Mi", "200m", "512Mi", None),
 }
 
 WORKLOAD_KEYS = frozenset({"replicas", "resources", "storage"})

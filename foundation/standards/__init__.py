@@ -25,6 +25,8 @@ HERE = Path(__file__).parent
 ECS_FIELDS_PATH = HERE / "ecs_fields.yml"
 ECS_LOGGING_SPEC_PATH = HERE / "ecs_logging_spec.json"
 SEMCONV_PATH = HERE / "otel_semconv.yml"
+#: Metrics the serving engines and the DCGM exporter export (``vendor_engines.py``).
+ENGINE_METRICS_PATH = HERE / "engine_metrics.yml"
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,9 @@ class SemconvReference:
 def semconv_reference() -> SemconvReference:
     raw = yaml.safe_load(SEMCONV_PATH.read_text())
     return SemconvReference(str(raw["semconv_version"]), {k: v["type"] for k, v in raw["attributes"].items()})
+
+
+@functools.cache
+def engine_metrics_reference() -> dict[str, Any]:
+    """source (``vllm``, ``vllm@0.10.2``, ``sglang``, ``tgi``, ``dcgm``) -> {version, origin, metrics}."""
+    return dict(yaml.safe_load(ENGINE_METRICS_PATH.read_text())["sources"])

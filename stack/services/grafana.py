@@ -67,8 +67,7 @@ def _metrics_backend(ctx: Context) -> list[net.Flow]:
     if o is None:
         return [net.Flow(net.apps("prometheus"), [k.Port("prometheus", 9090)]),
                 net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)])]
-    peer = net.Peer(namespace=o.namespace, pods=tuple(o.prometheus_pod_labels.items()))
-    return [net.Flow([peer], [k.Port("prometheus", o.prometheus_port)])]
+    return [net.Flow([net.prometheus(ctx.namespace, o)], [k.Port("prometheus", o.prometheus_port)])]
 
 
 def build(ctx: Context) -> Service:
