@@ -5,7 +5,8 @@
   routes use ``matchers`` syntax: ``alertname="Watchdog"`` -> watchdog, then
   ``severity="critical"`` -> critical-alerts, ``severity="warning"`` -> warning-alerts,
   everything else (``info``) -> default. A critical alert inhibits warnings with the same
-  ``service`` and ``signal`` (twins such as HighErrorRate/CriticalErrorRate share it).
+  ``service`` and ``signal`` (twins such as HighErrorRate/CriticalErrorRate share it); EngineDown
+  inhibits its symptoms (``alert_names.ENGINE_SYMPTOMS``) for the same ``backend``.
   Credentials are only ever file references (``api_url_file``, ``routing_key_file``,
   ``smtp_auth_password_file``, ``credentials_file``): Alertmanager 0.25 has no ``url_file``
   for webhooks, so the watchdog webhook's URL is plain and its token is a file.
@@ -20,6 +21,7 @@ from typing import Any
 
 from alerts.model import duration_seconds
 from foundation import alert_names as names
+from foundation.engine_metrics import BACKEND_LABEL
 from foundation.settings import Settings
 from foundation.settings.alerting import ReceiverSettings, RoutingSettings
 
@@ -71,6 +73,11 @@ def inhibit_rules() -> list[dict[str, Any]]:
         "source_matchers": ['severity="critical"'],
         "target_matchers": ['severity="warning"'],
         "equal": list(INHIBIT_EQUAL),
+    }, {
+        # An engine that is down explains its backend's symptoms: page once, for the cause.
+        "source_matchers": [f'alertname="{names.ENGINE_DOWN}"'],
+        "target_matchers": [f'alertname=~"{"|".join(names.ENGINE_SYMPTOMS)}"'],
+        "equal": [BACKEND_LABEL],
     }]
 
 

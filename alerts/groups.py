@@ -13,6 +13,7 @@ from __future__ import annotations
 import string
 
 from alerts.definitions import SERVICE, SPECS, AlertSpec, Format
+from alerts.engine_recording import engine_rules
 from alerts.model import AlertRule, RuleGroup, Severity
 from alerts.profiles import Profile, get_profile
 from alerts.recording_rules import aggregate_rules
@@ -125,7 +126,8 @@ def build_rule_groups(settings: Settings, profile: str | Profile = "prod") -> di
     return {
         ALERTS_FILE: [RuleGroup("llm-router.alerts", (*(alert_rule(settings, s, p) for s in SPECS),
                                                       watchdog(settings)))],
-        RECORDING_FILE: [RuleGroup("llm-router.recording", tuple(aggregate_rules(p)))],
+        RECORDING_FILE: [RuleGroup("llm-router.recording", tuple(aggregate_rules(p))),
+                         RuleGroup("llm-router.engines-recording", tuple(engine_rules(p)))],
         SLO_FILE: [
             *(RuleGroup(f"sloth-slo-sli-recordings-{s.labels['sloth_id']}", tuple(recording_rules(s, p)))
               for s in env_slos),

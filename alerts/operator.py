@@ -4,9 +4,10 @@ Plain dicts, no Kubernetes client: ``llmmon render`` writes them, the Pulumi lay
 Each is derived from what the standalone stack renders, never a second copy:
 
 * ``pod_monitors(settings, namespace, labels)``: one PodMonitor per Kubernetes scrape job of
-  ``prometheus.yml`` (router pods, annotated pods), relabelled by the same ``alerts.relabel``
-  steps, so targets keep the same labels (``job``, ``instance``, ``namespace``, ``pod``,
-  ``container``, ``node``) and every rule and dashboard works unchanged.
+  ``prometheus.yml`` (router pods, each engine's pods, the DCGM exporter's, annotated pods),
+  relabelled by the same ``alerts.relabel`` steps (``alerts.scrape_jobs``), so targets keep the
+  same labels (``job``, ``instance``, ``namespace``, ``pod``, ``container``, ``node``, ``backend``,
+  ``model_name``; the DCGM exporter's honour their own) and every rule and dashboard works unchanged.
 * ``prometheus_rules(settings, namespace, labels)``: one PrometheusRule per rendered rule file,
   with exactly its groups; ``prometheus_rule(settings, ...)`` holds every group in one object
   (``prometheus/operator/llm-router.prometheusrule.yaml`` of the render).
@@ -28,7 +29,7 @@ silences another team's warnings.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from alerts.alertmanager import alertmanager_config as rendered_alertmanager_config
@@ -36,7 +37,8 @@ from alerts.definitions import ROUTER_JOB, SERVICE
 from alerts.groups import build_rule_groups
 from alerts.profiles import Profile
 from alerts.prometheus_config import DEFAULT_INTERVAL, POD_JOB
-from alerts.relabel import Relabel, annotated_pod_steps, pods_with_labels, router_pod_steps
+from alerts.relabel import Relabel, annotated_pod_steps
+from alerts.scrape_jobs import PodScrapeJob, backend_jobs, pod_jobs, router_job, shared_namespace_drops
 from foundation.settings import Settings
 
 GROUP = "monitoring.coreos.com"
@@ -47,8 +49,8 @@ PART_OF = "llm-router-monitoring"
 RECEIVER_SECRET = "llm-router-alertmanager-receivers"
 #: Every alert of ours carries it (``alerts.model.REQUIRED_LABELS``): the scope of our route.
 SCOPE = ("service", SERVICE)
-#: Target labels the operator adds that the standalone jobs do not have (per-port and per-container).
-OPERATOR_ONLY_LABELS = {ROUTER_JOB: "endpoint", POD_JOB: "container|endpoint"}
+#: Target labels the operator gives every PodMonitor target (``endpoint`` only when the port is named).
+OPERATOR_TARGET_LABELS = ("namespace", "container", "pod", "endpoint")
 
 Obj = dict[str, Any]
 
@@ -62,41 +64,58 @@ def _metadata(name: str, namespace: str | None, labels: Mapping[str, str] | None
     return meta
 
 
-def _job(name: str, drop: str) -> list[Obj]:
-    """The standalone job name (the operator names jobs ``<namespace>/<PodMonitor>``) and no extra labels."""
+def _job(name: str, kept: Iterable[str]) -> list[Obj]:
+    """The standalone job name (the operator names jobs ``<namespace>/<PodMonitor>``), and none of the
+    target labels the operator adds that the standalone job does not keep."""
+    drop = "|".join(label for label in OPERATOR_TARGET_LABELS if label not in set(kept))
     return [Relabel("replace", target_label="job", replacement=name).operator(),
-            Relabel("labeldrop", regex=drop).operator()]
+            *([Relabel("labeldrop", regex=drop).operator()] if drop else [])]
 
 
-def router_pod_monitor(settings: Settings, namespace: str | None = None,
-                       labels: Mapping[str, str] | None = None) -> Obj:
-    """Every router pod, scraped on its own: the ``llm-router`` job of ``prometheus.yml``."""
-    r, d = settings.router, settings.router.kubernetes
-    if d is None:
-        raise ValueError(f"env {settings.env!r}: router.kubernetes is not set; a PodMonitor needs router pods")
-    endpoint: Obj = {"port": d.port} if isinstance(d.port, str) else {"portNumber": d.port}
-    endpoint |= {
-        "path": d.metrics_path, "interval": r.scrape_interval, "scrapeTimeout": r.scrape_timeout,
-        "relabelings": [s.operator() for s in router_pod_steps(d.pod_labels, d.port)]
-        + _job(ROUTER_JOB, OPERATOR_ONLY_LABELS[ROUTER_JOB]),
-    }
+def _monitor_name(job: PodScrapeJob) -> str:
+    return NAME if job.name == ROUTER_JOB else f"{NAME}-{job.name}"
+
+
+def pod_monitor(settings: Settings, job: PodScrapeJob, namespace: str | None = None,
+                labels: Mapping[str, str] | None = None) -> Obj:
+    """A pod job of ``prometheus.yml`` (``alerts.scrape_jobs``: router, engine, DCGM exporter) as a PodMonitor."""
+    r = settings.router
+    # A port number goes in no field: ``portNumber`` is unknown to operators before v0.79.0 (v0.61.0 refuses
+    # it) and ``targetPort`` is deprecated; every container port becomes a target and ``port_filter`` of
+    # the relabelings keeps the one with that number (as the standalone job does).
+    endpoint: Obj = {"port": job.port} if isinstance(job.port, str) else {}
+    endpoint |= {"path": job.metrics_path, "interval": r.scrape_interval, "scrapeTimeout": r.scrape_timeout}
+    if job.honor_labels:
+        endpoint["honorLabels"] = True
+    kept = [*job.target_labels, *job.static_labels]
+    endpoint["relabelings"] = [s.operator() for s in job.relabel_steps()] + _job(job.name, kept)
     return {
-        "apiVersion": V1, "kind": "PodMonitor", "metadata": _metadata(NAME, namespace, labels),
+        "apiVersion": V1, "kind": "PodMonitor", "metadata": _metadata(_monitor_name(job), namespace, labels),
         "spec": {
-            "namespaceSelector": {"matchNames": list(r.pod_namespaces)},
-            # The operator keeps these pods and port too; the relabelings repeat it exactly (router_pod_steps).
-            "selector": {"matchLabels": dict(d.pod_labels)},
+            "namespaceSelector": {"matchNames": list(job.targets.namespaces)},
+            # The operator keeps these pods and port too; the relabelings repeat it exactly (literal values).
+            "selector": {"matchLabels": dict(job.pod_labels)},
             "podMetricsEndpoints": [endpoint],
         },
     }
 
 
+def router_pod_monitor(settings: Settings, namespace: str | None = None,
+                       labels: Mapping[str, str] | None = None) -> Obj:
+    """Every router pod, scraped on its own: the ``llm-router`` job of ``prometheus.yml``."""
+    job = router_job(settings)
+    if job is None:
+        raise ValueError(f"env {settings.env!r}: router.kubernetes is not set; a PodMonitor needs router pods")
+    return pod_monitor(settings, job, namespace, labels)
+
+
 def annotated_pods_monitor(settings: Settings, namespace: str | None = None,
                            labels: Mapping[str, str] | None = None) -> Obj:
-    """Pods annotated ``prometheus.io/scrape: "true"`` in the router's namespaces, minus the router's pods."""
+    """Pods annotated ``prometheus.io/scrape: "true"`` in the router's namespaces, minus the pods of every
+    job of their own (router, engines, DCGM exporter): the ``kubernetes-pods`` job of ``prometheus.yml``."""
     r = settings.router
-    router = [pods_with_labels(r.kubernetes.pod_labels, "drop")] if r.kubernetes is not None else []
-    steps = [s.operator() for s in (*router, *annotated_pod_steps())]
+    steps = [s.operator() for s in (*shared_namespace_drops(r.pod_namespaces, pod_jobs(settings)),
+                                    *annotated_pod_steps())]
     return {
         "apiVersion": V1, "kind": "PodMonitor", "metadata": _metadata(f"{NAME}-annotated-pods", namespace, labels),
         "spec": {
@@ -104,13 +123,16 @@ def annotated_pods_monitor(settings: Settings, namespace: str | None = None,
             "selector": {},
             # No port: one target per container port, collapsed onto the annotated one by relabelling.
             "podMetricsEndpoints": [{"interval": DEFAULT_INTERVAL,
-                                     "relabelings": steps + _job(POD_JOB, OPERATOR_ONLY_LABELS[POD_JOB])}],
+                                     "relabelings": steps + _job(POD_JOB, ("namespace", "pod"))}],
         },
     }
 
 
 def pod_monitors(settings: Settings, namespace: str | None = None, labels: Mapping[str, str] | None = None) -> list[Obj]:
-    return [router_pod_monitor(settings, namespace, labels), annotated_pods_monitor(settings, namespace, labels)]
+    """The router's, each engine's and the DCGM exporter's PodMonitor, then the annotated pods'."""
+    return [router_pod_monitor(settings, namespace, labels),
+            *(pod_monitor(settings, job, namespace, labels) for job in backend_jobs(settings)),
+            annotated_pods_monitor(settings, namespace, labels)]
 
 
 def prometheus_rules(settings: Settings, namespace: str | None = None, labels: Mapping[str, str] | None = None,

@@ -359,3 +359,20 @@ class UsageProbe(Probe):
         series = (_counter(*self.counter, share * self.limit_value, steps),
                   _gauge(*self.limit, self.limit_value, steps))
         return Scenario(series, value)
+
+
+@dataclass(frozen=True)
+class GaugeShareProbe(Probe):
+    """``used / (used + free)`` of two gauges with the same labels (GPU memory in MiB)."""
+
+    used: str = ""
+    free: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    total: float = 81920.0
+    reads_counters: bool = False
+
+    def scenario(self, threshold: float | None, side: Side, steps: int) -> Scenario:
+        share = target_value(threshold or 0.0, self.op, side)
+        share = min(share, 1.0)  # memory cannot be more than full: FIRE is all of it
+        return Scenario((_gauge(self.used, self.labels, share * self.total, steps),
+                         _gauge(self.free, self.labels, (1 - share) * self.total, steps)), share)

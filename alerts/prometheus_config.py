@@ -12,14 +12,16 @@ other deployments of the same config (the local live stack, tests)::
         kubernetes=False,                       # drop the kubernetes-pods discovery job
         self_target="127.0.0.1:9090",           # the "prometheus" job's own address
         interval="1s",                          # global scrape + evaluation interval
-    )
+        pod_job_targets={"engine-vllm": [StaticTarget("127.0.0.1:8081", "/engines/vllm/metrics")]},
+    )                                           # pod jobs (engines, DCGM) at fixed addresses, the others left out
 
 Jobs: ``llm-router`` (every router pod found by Kubernetes service discovery when the env
 sets ``router.kubernetes``, else the env's static targets; the env's scrape interval/timeout),
 ``kubernetes-pods`` (pods annotated ``prometheus.io/scrape: "true"``, with
 ``prometheus.io/path`` and ``prometheus.io/port`` relabelling, *minus the router's pods*: no
 pod is scraped by two jobs, which would double every ``sum``), ``node-exporter`` and
-``prometheus`` (self). External labels: ``env`` and ``cluster``.
+``prometheus`` (self), and the engines' and the DCGM exporter's pod jobs (``alerts.scrape_jobs``).
+External labels: ``env`` and ``cluster``.
 
 Router pod targets keep ``namespace``, ``pod``, ``container`` and ``node`` as labels (what
 the per-pod alerts print and what joins router pods to kube-state-metrics series); ``instance``
@@ -31,13 +33,13 @@ targets of neither job: they would read as down forever. The relabelling steps l
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from alerts.definitions import ROUTER_JOB
-from alerts.relabel import annotated_pod_steps, pods_with_labels, router_pod_steps
+from alerts.relabel import annotated_pod_steps
+from alerts.scrape_jobs import PodScrapeJob, StaticTarget, backend_jobs, router_job, shared_namespace_drops
 from foundation.settings import Settings
-from foundation.settings.router import PodDiscovery
 
 DEFAULT_ALERTMANAGERS = ("alertmanager:9093",)
 DEFAULT_NODE_EXPORTERS = ("node-exporter:9100",)
@@ -48,28 +50,12 @@ REPLICA_LABEL = "prometheus_replica"
 POD_JOB = "kubernetes-pods"
 
 
-def _router_pod_discovery(settings: Settings, d: PodDiscovery, **scrape: Any) -> dict[str, Any]:
-    return {
-        "job_name": ROUTER_JOB,
-        **scrape,
-        "metrics_path": d.metrics_path,
-        "kubernetes_sd_configs": [{
-            "role": "pod",
-            "namespaces": {"names": list(settings.router.pod_namespaces)},
-            # The API server filters by label: Prometheus watches router pods only.
-            "selectors": [{"role": "pod", "label": ",".join(f"{k}={v}" for k, v in d.pod_labels.items())}],
-        }],
-        "relabel_configs": [r.prometheus() for r in router_pod_steps(d.pod_labels, d.port)],
-    }
-
-
-def _pod_discovery(namespaces: Sequence[str], router: PodDiscovery | None) -> dict[str, Any]:
-    # Router pods have their own job; scraping them here too would double every sum.
-    router_pods = [pods_with_labels(router.pod_labels, "drop")] if router is not None else []
+def _pod_discovery(namespaces: Sequence[str], own: Sequence[PodScrapeJob]) -> dict[str, Any]:
+    # Pods with a job of their own (router, engines, DCGM) are dropped: no pod is scraped twice.
     return {
         "job_name": POD_JOB,
         "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": list(namespaces)}}],
-        "relabel_configs": [r.prometheus() for r in (*router_pods, *annotated_pod_steps())],
+        "relabel_configs": [r.prometheus() for r in (*shared_namespace_drops(namespaces, own), *annotated_pod_steps())],
     }
 
 
@@ -87,17 +73,25 @@ def prometheus_config(
     kubernetes: bool = True,
     self_target: str = "localhost:9090",
     interval: str | None = None,
+    pod_job_targets: Mapping[str, Sequence[StaticTarget]] | None = None,
 ) -> dict[str, Any]:
     r = settings.router
     scrape = {"scrape_interval": interval or r.scrape_interval,
               "scrape_timeout": r.scrape_timeout if interval is None else interval}
-    if router_targets is None and r.kubernetes is not None:
-        jobs = [_router_pod_discovery(settings, r.kubernetes, **scrape)]
+    router = router_job(settings)
+    if router_targets is None and router is not None:
+        jobs = [router.scrape_config(**scrape)]
     else:
         targets = router_targets if router_targets is not None else r.targets
         jobs = [_static(ROUTER_JOB, targets, **scrape, metrics_path="/metrics")]
+    others = backend_jobs(settings)
+    if pod_job_targets is not None:  # no cluster: the jobs given a fixed address, the others left out
+        jobs += [job.static_config(pod_job_targets[job.name], **scrape) for job in others
+                 if job.name in pod_job_targets]
+    elif kubernetes:
+        jobs += [job.scrape_config(**scrape) for job in others]
     if kubernetes:
-        jobs.append(_pod_discovery(r.pod_namespaces, r.kubernetes))
+        jobs.append(_pod_discovery(r.pod_namespaces, [*([router] if router else []), *others]))
     node_exporters = DEFAULT_NODE_EXPORTERS if node_exporter_targets is None else node_exporter_targets
     if node_exporters:
         jobs.append(_static("node-exporter", node_exporters))

@@ -21,6 +21,9 @@ Labels kept by each rule (besides the external labels such as ``env``):
 * ``MODEL_COST_PER_HOUR``: ``model``; estimated US dollars per hour.
 * ``FALLBACK_RATIO``: none; fallbacks per inference.
 * ``BACKEND_RATE_LIMITED_RATE``: ``backend``; refused requests/s.
+* ``BACKEND_TTFT_QUANTILE`` / ``BACKEND_TPOT_QUANTILE``: ``backend``, ``quantile``; seconds, the router's view.
+* ``ENGINE_*``: ``backend``, ``model_name`` (``quantile`` for the latency rules, ``token_type`` for
+  tokens); every engine kind's series read into one (``alerts.engine_recording``).
 
 SLO rules use Sloth's names and labels (``sloth_service``, ``sloth_slo``, ``sloth_id``;
 window rules add ``sloth_window``), see ``SLO_*`` below and ``sli_error_rule(window)``.
@@ -47,6 +50,22 @@ MODEL_COST_PER_HOUR = "model:llm_router_cost_usd:per_hour_rate5m"
 FALLBACK_RATIO = "llm_router:fallbacks:ratio_rate5m"
 BACKEND_RATE_LIMITED_RATE = "backend:llm_router_rate_limited:rate5m"
 
+# Per backend, the router's view (for the engines' dashboard).
+BACKEND_TTFT_QUANTILE = "backend:llm_router_time_to_first_token_seconds:histogram_quantile_rate5m"
+BACKEND_TPOT_QUANTILE = "backend:llm_router_time_per_output_token_seconds:histogram_quantile_rate5m"
+# The serving engines, every kind read into one series per engine (backend) and model
+# (``alerts.engine_recording``); ``ENGINE_TOKENS_RATE``'s ``token_type`` is prompt or generation.
+ENGINE_RUNNING = "backend_model_name:engine_requests_running:sum"
+ENGINE_WAITING = "backend_model_name:engine_requests_waiting:sum"
+ENGINE_KV_CACHE_USAGE = "backend_model_name:engine_kv_cache_usage:max"
+ENGINE_PREEMPTION_RATE = "backend_model_name:engine_preemptions:rate5m"
+ENGINE_TOKENS_RATE = "backend_model_name_token_type:engine_tokens:rate5m"
+ENGINE_PREFIX_CACHE_HIT_RATIO = "backend_model_name:engine_prefix_cache_hits:ratio_rate5m"
+ENGINE_TTFT_QUANTILE = "backend_model_name:engine_time_to_first_token_seconds:histogram_quantile_rate5m"
+ENGINE_ITL_QUANTILE = "backend_model_name:engine_inter_token_latency_seconds:histogram_quantile_rate5m"
+ENGINE_QUEUE_TIME_QUANTILE = "backend_model_name:engine_queue_time_seconds:histogram_quantile_rate5m"
+ENGINE_TOKEN_TYPES: tuple[str, ...] = ("prompt", "generation")
+
 #: Labels each aggregate rule keeps (its ``sum by``), besides external labels such as ``env``.
 #: ``alerts.recording_rules`` aggregates by exactly these, and dashboards may filter and
 #: label legends only by them.
@@ -66,6 +85,17 @@ AGGREGATED_BY: dict[str, tuple[str, ...]] = {
     MODEL_COST_PER_HOUR: ("model",),
     FALLBACK_RATIO: (),
     BACKEND_RATE_LIMITED_RATE: ("backend",),
+    BACKEND_TTFT_QUANTILE: ("backend",),
+    BACKEND_TPOT_QUANTILE: ("backend",),
+    ENGINE_RUNNING: ("backend", "model_name"),
+    ENGINE_WAITING: ("backend", "model_name"),
+    ENGINE_KV_CACHE_USAGE: ("backend", "model_name"),
+    ENGINE_PREEMPTION_RATE: ("backend", "model_name"),
+    ENGINE_TOKENS_RATE: ("backend", "model_name", "token_type"),
+    ENGINE_PREFIX_CACHE_HIT_RATIO: ("backend", "model_name"),
+    ENGINE_TTFT_QUANTILE: ("backend", "model_name"),
+    ENGINE_ITL_QUANTILE: ("backend", "model_name"),
+    ENGINE_QUEUE_TIME_QUANTILE: ("backend", "model_name"),
 }
 #: Histogram-quantile rules: one series per ``QUANTILES`` value, in the static label ``quantile``.
 QUANTILE_RULES: tuple[str, ...] = (
@@ -73,6 +103,16 @@ QUANTILE_RULES: tuple[str, ...] = (
     MODEL_INFERENCE_LATENCY_QUANTILE,
     MODEL_TTFT_QUANTILE,
     MODEL_TPOT_QUANTILE,
+    BACKEND_TTFT_QUANTILE,
+    BACKEND_TPOT_QUANTILE,
+    ENGINE_TTFT_QUANTILE,
+    ENGINE_ITL_QUANTILE,
+    ENGINE_QUEUE_TIME_QUANTILE,
+)
+#: The engines' rules (``alerts.engine_recording``), a group of their own.
+ENGINE_RULE_NAMES: tuple[str, ...] = (
+    ENGINE_RUNNING, ENGINE_WAITING, ENGINE_KV_CACHE_USAGE, ENGINE_PREEMPTION_RATE, ENGINE_TOKENS_RATE,
+    ENGINE_PREFIX_CACHE_HIT_RATIO, ENGINE_TTFT_QUANTILE, ENGINE_ITL_QUANTILE, ENGINE_QUEUE_TIME_QUANTILE,
 )
 
 #: Aggregates recorded by ``alerts.recording_rules`` (SLO rules excluded).

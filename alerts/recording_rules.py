@@ -48,7 +48,8 @@ def aggregate_rules(profile: Profile) -> list[RecordingRule]:
     ]
     spec_of = {rec.INFERENCE_LATENCY_QUANTILE: c.INFERENCE_DURATION, rec.MODEL_INFERENCE_LATENCY_QUANTILE:
                c.INFERENCE_DURATION, rec.MODEL_TTFT_QUANTILE: c.TIME_TO_FIRST_TOKEN,
-               rec.MODEL_TPOT_QUANTILE: c.TIME_PER_OUTPUT_TOKEN}
+               rec.MODEL_TPOT_QUANTILE: c.TIME_PER_OUTPUT_TOKEN, rec.BACKEND_TTFT_QUANTILE: c.TIME_TO_FIRST_TOKEN,
+               rec.BACKEND_TPOT_QUANTILE: c.TIME_PER_OUTPUT_TOKEN}
     rules += [RecordingRule(name, quantile(q, spec_of[name], w, rec.AGGREGATED_BY[name]), {"quantile": q})
-              for name in rec.QUANTILE_RULES for q in rec.QUANTILES]
+              for name in rec.QUANTILE_RULES if name in spec_of for q in rec.QUANTILES]
     return rules

@@ -9,7 +9,7 @@ same Kubernetes pod targets. Each step is a :class:`Relabel`; ``prometheus()`` g
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,23 @@ def port_filter(port: str | int) -> Relabel:
     return Relabel("keep", (meta,), literal(str(port)))
 
 
+def pods_in_namespaces(namespaces: Sequence[str], pod_labels: Mapping[str, str], action: str) -> Relabel:
+    """Like ``pods_with_labels``, for pods of ``namespaces`` only (another job's pods, seen from a job sharing them)."""
+    rule = pods_with_labels(pod_labels, action)
+    return Relabel(action, (f"{META}namespace", *rule.source_labels),
+                   f"({'|'.join(literal(n) for n in namespaces)});{rule.regex}")
+
+
+def pod_job_steps(pod_labels: Mapping[str, str], port: str | int,
+                  target_labels: Mapping[str, str] = POD_TARGET_LABELS,
+                  static_labels: Mapping[str, str] | None = None) -> list[Relabel]:
+    """A pod job's relabelling: its pods (every label, literally), its metrics port, the labels each
+    target keeps from its pod (``target_labels``: label -> meta label) and fixed ones (``static_labels``)."""
+    return [pods_with_labels(pod_labels, "keep"), port_filter(port), *pod_target_steps(target_labels),
+            *(Relabel("replace", target_label=label, replacement=value)
+              for label, value in sorted((static_labels or {}).items()))]
+
+
 def router_pod_steps(pod_labels: Mapping[str, str], port: str | int) -> list[Relabel]:
     """The router job's relabelling: its pods (every label, literally), its metrics port, their identity.
 
@@ -73,15 +90,15 @@ def router_pod_steps(pod_labels: Mapping[str, str], port: str | int) -> list[Rel
     port: the operator's label rule is a regex of the value as given (``llm.router`` would also keep
     ``llmXrouter``), ours matches it literally.
     """
-    return [pods_with_labels(pod_labels, "keep"), port_filter(port), *pod_target_steps()]
+    return pod_job_steps(pod_labels, port)
 
 
-def pod_target_steps() -> list[Relabel]:
+def pod_target_steps(target_labels: Mapping[str, str] = POD_TARGET_LABELS) -> list[Relabel]:
     """After selection: no init containers, no finished pods; the pod's identity kept as labels."""
     return [
         Relabel("drop", (f"{META}pod_container_init",), "true"),
         Relabel("drop", (f"{META}pod_phase",), FINISHED_PHASES),
-        *(Relabel("replace", (meta,), target_label=label) for label, meta in POD_TARGET_LABELS.items()),
+        *(Relabel("replace", (meta,), target_label=label) for label, meta in target_labels.items()),
     ]
 
 

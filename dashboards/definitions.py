@@ -9,7 +9,7 @@ from typing import Any
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
-from dashboards import model_performance, overview, qos, slo, system
+from dashboards import backends, model_performance, overview, qos, slo, system
 
 BUILDERS: tuple[Callable[[], g.Dashboard], ...] = (
     overview.build,
@@ -17,6 +17,7 @@ BUILDERS: tuple[Callable[[], g.Dashboard], ...] = (
     system.build,
     qos.build,
     slo.build,
+    backends.build,
 )
 
 

@@ -20,7 +20,8 @@ from app_instrumentation import catalog as c
 from dashboards import panels as p
 from dashboards import promql as q
 from dashboards import uids
-from dashboards.base import dashboard
+from dashboards.backends import LINK as ENGINES_LINK
+from dashboards.base import dashboard, with_links
 from dashboards.overview import INFERENCE_LATENCY_STEPS
 
 BY_MODEL = ["model"]
@@ -40,11 +41,13 @@ def build() -> g.Dashboard:
                          p.Query(q.rule(r.MODEL_INFERENCE_LATENCY_QUANTILE, quantile="0.95"), "{{model}}"),
                          unit="s", thresholds=INFERENCE_LATENCY_STEPS,
                          description=q.rule_note(r.MODEL_INFERENCE_LATENCY_QUANTILE)),
-            p.timeseries("Tokens per second by model, p95 and median",
-                         *(p.Query(q.quantile(x, c.TOKENS_PER_SECOND, BY_MODEL), f"{{{{model}}}} {name}")
-                           for x, name in ((0.95, "p95"), (0.5, "p50"))),
-                         unit=p.TOKENS_PER_SECOND,
-                         description="Each request's generation speed: p95 (the seed's view) and median."),
+            # Slow generation is usually the engine's: its queue, KV cache and inter-token latency.
+            with_links(p.timeseries("Tokens per second by model, p95 and median",
+                                    *(p.Query(q.quantile(x, c.TOKENS_PER_SECOND, BY_MODEL), f"{{{{model}}}} {name}")
+                                      for x, name in ((0.95, "p95"), (0.5, "p50"))),
+                                    unit=p.TOKENS_PER_SECOND,
+                                    description="Each request's generation speed: p95 (the seed's view) and median."),
+                       ENGINES_LINK),
             p.timeseries("Inference error ratio by model",
                          p.Query(q.rule(r.MODEL_INFERENCE_ERROR_RATIO), "{{model}}"),
                          unit=p.RATIO, max_value=1, thresholds=p.steps("green", (0.05, "yellow"), (0.1, "red")),

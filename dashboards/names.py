@@ -11,7 +11,7 @@ check, no name prefixes are accepted here.
 from __future__ import annotations
 
 from app_instrumentation import catalog
-from foundation import exporter_metrics
+from foundation import engine_metrics, exporter_metrics
 from foundation.promql_names import metric_names
 
 __all__ = ["EXTERNAL", "known_names", "metric_names", "recording_rule_names", "unknown_names"]
@@ -28,7 +28,7 @@ def recording_rule_names() -> frozenset[str]:
 
 def known_names() -> frozenset[str]:
     # Read at call time: a test that changes the catalog sees the change.
-    return catalog.SAMPLE_NAMES | recording_rule_names() | EXTERNAL | exporter_metrics.NAMES
+    return catalog.SAMPLE_NAMES | recording_rule_names() | EXTERNAL | exporter_metrics.NAMES | engine_metrics.NAMES
 
 
 def unknown_names(expr: str) -> set[str]:

@@ -75,6 +75,8 @@ def rule(name: str, variables: Iterable[tuple[str, str]] = (), **equal: str) -> 
 
 def rule_note(name: str) -> str:
     """Description of a panel that reads recording rule ``name``."""
+    if name in recording.ENGINE_RULE_NAMES:
+        return f"Every pod of each engine, from the recording rule {name} (5m windows)."
     return f"All router instances, from the recording rule {name} (5m windows); the instance filter does not apply."
 
 

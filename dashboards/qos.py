@@ -12,10 +12,10 @@ from grafanalib import core as g
 
 from alerts import recording as r
 from app_instrumentation import catalog as c
+from dashboards import backends, uids
 from dashboards import panels as p
 from dashboards import promql as q
-from dashboards import uids
-from dashboards.base import dashboard
+from dashboards.base import dashboard, with_links
 
 TTFT_STEPS = p.steps("green", (1, "yellow"), (2.5, "red"))
 TPOT_STEPS = p.steps("green", (0.1, "yellow"), (0.25, "red"))
@@ -23,6 +23,7 @@ BY_MODEL = ["model"]
 BY_BACKEND = ["backend"]
 SECONDS_PER_HOUR = 3600
 UP_DOWN = {0: ("down", "red"), 1: ("up", "green")}
+#: From the router's view of a backend to the engine behind it and its GPUs.
 
 
 def build() -> g.Dashboard:
@@ -60,8 +61,9 @@ def build() -> g.Dashboard:
             p.timeseries("Cost per 1k output tokens by model",
                          p.Query(cost_per_1k, "{{model}}"), unit="currencyUSD",
                          description=q.rule_note(r.MODEL_COST_PER_HOUR)),
-            p.timeseries("Backend request latency p95 by backend",
-                         p.Query(q.quantile(0.95, c.BACKEND_REQUEST_DURATION, BY_BACKEND), "{{backend}}"), unit="s"),
+            with_links(p.timeseries("Backend request latency p95 by backend",
+                                    p.Query(q.quantile(0.95, c.BACKEND_REQUEST_DURATION, BY_BACKEND), "{{backend}}"),
+                                    unit="s"), backends.LINK),
             p.timeseries("Backend error ratio by backend",
                          p.Query(q.share(c.BACKEND_REQUEST_DURATION, {"status": "error"}, BY_BACKEND,
                                          c.BACKEND_REQUEST_DURATION.count), "{{backend}}"),
@@ -81,8 +83,8 @@ def build() -> g.Dashboard:
             p.timeseries("Backends by circuit-breaker state",
                          p.Query(q.agg("sum", q.series(c.BACKEND_STATE), ["state"]), "{{state}}"),
                          unit="short", stacked=True, description="Counts (backend, router instance) pairs per state."),
-            p.state_timeline("Backend up", p.Query(q.agg("min", q.series(c.BACKEND_UP), BY_BACKEND), "{{backend}}"),
-                             states=UP_DOWN),
+            with_links(p.state_timeline("Backend up", p.Query(q.agg("min", q.series(c.BACKEND_UP), BY_BACKEND),
+                                                              "{{backend}}"), states=UP_DOWN), backends.LINK),
             p.state_timeline("Health checks",
                              p.Query(q.agg("min", q.series(c.HEALTH_CHECK_UP), ["check"]), "{{check}}"),
                              states=UP_DOWN),

@@ -7,7 +7,8 @@ MODEL_PERFORMANCE = "llm-model-performance"
 SYSTEM = "llm-router-system"
 QOS = "llm-qos"
 SLO = "llm-slo"
-ALL: tuple[str, ...] = (OVERVIEW, MODEL_PERFORMANCE, SYSTEM, QOS, SLO)
+BACKENDS = "llm-backends"
+ALL: tuple[str, ...] = (OVERVIEW, MODEL_PERFORMANCE, SYSTEM, QOS, SLO, BACKENDS)
 
 
 def dashboard_path(uid: str) -> str:

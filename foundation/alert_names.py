@@ -39,6 +39,15 @@ ROUTER_OOM_KILLED = "RouterOOMKilled"
 ROUTER_CPU_THROTTLING = "RouterCPUThrottling"
 ROUTER_NODE_PRESSURE = "RouterNodePressure"
 
+# The serving engines behind the backends (vLLM, SGLang, TGI) and their GPUs (DCGM exporter).
+ENGINE_DOWN = "EngineDown"
+ENGINE_KV_CACHE_NEAR_FULL = "EngineKVCacheNearFull"
+ENGINE_WAITING_QUEUE = "EngineWaitingQueue"
+ENGINE_PREEMPTION_STORM = "EnginePreemptionStorm"
+GPU_MEMORY_NEAR_FULL = "GPUMemoryNearFull"
+GPU_XID_ERRORS = "GPUXidErrors"
+GPU_TOO_HOT = "GPUTooHot"
+
 #: Always firing: Alertmanager routes it to the dead man's switch receiver.
 WATCHDOG = "Watchdog"
 
@@ -55,5 +64,13 @@ SIGNAL_ALERTS: tuple[str, ...] = (
 KUBERNETES_ALERTS: tuple[str, ...] = (
     ROUTER_POD_RESTARTING, ROUTER_OOM_KILLED, ROUTER_CPU_THROTTLING, ROUTER_NODE_PRESSURE,
 )
+ENGINE_ALERTS: tuple[str, ...] = (
+    ENGINE_DOWN, ENGINE_KV_CACHE_NEAR_FULL, ENGINE_WAITING_QUEUE, ENGINE_PREEMPTION_STORM,
+)
+GPU_ALERTS: tuple[str, ...] = (GPU_MEMORY_NEAR_FULL, GPU_XID_ERRORS, GPU_TOO_HOT)
+#: Symptoms of an engine that is down: EngineDown inhibits them for the same backend.
+ENGINE_SYMPTOMS: tuple[str, ...] = (
+    BACKEND_DOWN, BACKEND_COOLING_DOWN, ENGINE_KV_CACHE_NEAR_FULL, ENGINE_WAITING_QUEUE, ENGINE_PREEMPTION_STORM,
+)
 #: Threshold alerts: their ``threshold``, ``floor`` and ``for`` may be overridden per environment.
-THRESHOLD_ALERTS: tuple[str, ...] = (*SEED_ALERTS, *SIGNAL_ALERTS, *KUBERNETES_ALERTS)
+THRESHOLD_ALERTS: tuple[str, ...] = (*SEED_ALERTS, *SIGNAL_ALERTS, *KUBERNETES_ALERTS, *ENGINE_ALERTS, *GPU_ALERTS)

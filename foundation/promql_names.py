@@ -14,12 +14,14 @@ import promql_parser
 import yaml
 
 from app_instrumentation.catalog import SAMPLE_NAMES
+from foundation.engine_metrics import NAMES as ENGINE_NAMES
 from foundation.exporter_metrics import NAMES as EXPORTER_NAMES
 
 #: Series that exist without our router: Prometheus itself, the exporters' series the rules and
-#: panels read (declared in ``foundation.exporter_metrics``, so a typo there is caught), Alertmanager.
+#: panels read (declared in ``foundation.exporter_metrics`` and ``foundation.engine_metrics``, so a typo
+#: there is caught), Alertmanager.
 EXTERNAL_NAMES = frozenset({"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds", "scrape_samples_scraped",
-                            *EXPORTER_NAMES})
+                            *EXPORTER_NAMES, *ENGINE_NAMES})
 EXTERNAL_PREFIXES = ("prometheus_", "alertmanager_", "container_", "process_", "go_")
 
 _CHILDREN = ("expr", "lhs", "rhs", "param", "vector_selector", "args")

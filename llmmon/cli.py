@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fault": ("llmmon.commands.fault", "inject a fault into a running local stack (error burst, slow, outage, router down/up)"),
     "diff": ("llmmon.commands.diff", "what changes for on-call between two renders or against a git revision"),
     "snapshot": ("llmmon.commands.snapshot", "draw every dashboard as a PNG from a running Prometheus"),
+    "alert-quality": ("llmmon.commands.alert_quality",
+                      "score the alerting rules on simulated healthy days and incidents (false pages, misses)"),
 }
 
 

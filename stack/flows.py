@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from foundation.settings import Settings
+from foundation.settings import DCGM_APP, Settings
+from foundation.settings.engines import DCGM_PORT, PodTargets
 
 #: Every pod of a namespace (a policy with an empty podSelector).
 ALL_PODS = "*"
@@ -41,7 +42,8 @@ NODE_EXPORTER_PORT = 9100
 class Flow:
     source: str
     target: str
-    port: int
+    #: A number, ANY_PORT, or a container port's name (pods outside the stack: engines, DCGM).
+    port: int | str
     protocol: str = "TCP"
 
     def __str__(self) -> str:
@@ -59,7 +61,16 @@ def router_namespaces(settings: Settings) -> list[str]:
     return sorted(out)
 
 
-def _to(source: str, target: str, *ports: int, protocol: str = "TCP") -> list[Flow]:
+def scrape_targets(settings: Settings) -> dict[str, PodTargets]:
+    """Pods outside the stack that Prometheus scrapes, by table endpoint: ``engine:<backend>`` for each engine,
+    ``dcgm:<namespace>`` for an existing DCGM exporter (the stack's own is the app ``dcgm-exporter``)."""
+    out = {f"engine:{e.name}": e.targets for e in settings.engines.engines}
+    if settings.dcgm.mode == "scrape" and settings.dcgm_targets is not None:
+        out["dcgm:" + ",".join(settings.dcgm_targets.namespaces)] = settings.dcgm_targets
+    return out
+
+
+def _to(source: str, target: str, *ports: int | str, protocol: str = "TCP") -> list[Flow]:
     return [Flow(source, target, p, protocol) for p in ports]
 
 
@@ -97,9 +108,16 @@ def allowed_flows(settings: Settings) -> set[Flow]:
         *_to("kube-state-metrics", ANYWHERE, *API_PORTS),
         *_to("node-exporter", ANYWHERE, *API_PORTS),
     ]
+    # Engines and an existing DCGM exporter: their metrics port, their pods only; the stack's exporter: 9400.
+    flows += [f for name, t in scrape_targets(settings).items() for f in _to("prometheus", name, t.discovery.port)]
+    if settings.dcgm.mode == "deploy":
+        flows += _to("prometheus", DCGM_APP, DCGM_PORT)
     if c.operator is not None:  # operator mode: no Prometheus, Alertmanager or exporters of ours
         ours = {"prometheus", "alertmanager", "node-exporter", "kube-state-metrics"}
-        flows = [f for f in flows if not {f.source, f.target} & ours]
+        # The cluster's Prometheus scrapes what ours would have scraped of the stack's own pods (DCGM).
+        scraped = [Flow(OPERATOR_PROMETHEUS, f.target, f.port) for f in flows
+                   if f.source == "prometheus" and f.target == DCGM_APP]
+        flows = [f for f in flows if not {f.source, f.target} & ours] + scraped
         flows += _to("grafana", OPERATOR_PROMETHEUS, c.operator.prometheus_port)
     flows += metrics_store_flows(settings) + grafana_ha_flows(settings)
     # The ingress controller reaches only what has an Ingress (a host configured, and a login).

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from foundation.settings.operator import OperatorSettings
 from stack.objects import PART_OF, App, Obj, Port, labels, meta, selector
 
 ANYWHERE = "0.0.0.0/0"
@@ -17,12 +18,13 @@ API_PORTS = (Port("https", 443), Port("apiserver", 6443))
 
 @dataclass(frozen=True)
 class Peer:
-    """A service of ours (by app name; in another namespace when both are set), a whole namespace, or a CIDR."""
+    """A service of ours (by app name; in another namespace when both are set), a whole namespace, pods of
+    a namespace by their labels (``pods``: pods outside the stack, such as engines), or a CIDR."""
 
     app: str | None = None
     namespace: str | None = None
     cidr: str | None = None
-    #: Pods of someone else's (the cluster's Prometheus), by their own labels.
+    #: Pods of someone else's (engines, the cluster's Prometheus), by their own labels.
     pods: tuple[tuple[str, str], ...] = ()
 
     def build(self) -> Obj:
@@ -55,6 +57,13 @@ def ingress_controller(app: App, hosts: dict[str, str], namespace: str) -> list[
 
 def apps(*names: str) -> list[Peer]:
     return [Peer(app=n) for n in names]
+
+
+def prometheus(namespace: str, operator: OperatorSettings | None) -> Peer:
+    """The Prometheus that scrapes and queries: ours (in ``namespace``), or in operator mode the cluster's pods."""
+    if operator is None:
+        return Peer(app="prometheus", namespace=namespace)
+    return Peer(namespace=operator.namespace, pods=tuple(operator.prometheus_pod_labels.items()))
 
 
 def anywhere() -> list[Peer]:

@@ -120,7 +120,8 @@ def service_account(app: App) -> Obj:
 @dataclass(frozen=True)
 class Port:
     name: str
-    port: int
+    #: A number; in a NetworkPolicy also a container port's name (pods outside the stack).
+    port: int | str
     protocol: str = "TCP"
 
 

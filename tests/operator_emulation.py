@@ -49,7 +49,7 @@ def _relabel(rc: Mapping[str, Any]) -> Obj:
 
 
 ENDPOINT_FIELDS = {"port", "portNumber", "targetPort", "path", "interval", "scrapeTimeout", "relabelings",
-                   "filterRunning"}
+                   "filterRunning", "honorLabels"}
 SPEC_FIELDS = {"namespaceSelector", "selector", "podMetricsEndpoints"}
 
 
@@ -66,7 +66,8 @@ def pod_monitor_jobs(pm: Mapping[str, Any], shard: str = SHARD) -> list[Obj]:
     for i, ep in enumerate(spec["podMetricsEndpoints"]):
         if set(ep) - ENDPOINT_FIELDS:
             raise NotImplementedError(f"podMetricsEndpoints fields {sorted(set(ep) - ENDPOINT_FIELDS)}")
-        job: Obj = {"job_name": f"podMonitor/{ns}/{name}/{i}", "honor_labels": False,
+        # AddHonorLabels (a Prometheus with overrideHonorLabels would force false; ours do not set it).
+        job: Obj = {"job_name": f"podMonitor/{ns}/{name}/{i}", "honor_labels": bool(ep.get("honorLabels", False)),
                     "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": list(names)}}]}
         for key, out in (("interval", "scrape_interval"), ("scrapeTimeout", "scrape_timeout"), ("path", "metrics_path")):
             if ep.get(key):

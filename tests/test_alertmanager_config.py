@@ -66,9 +66,13 @@ def test_routes_use_matchers_syntax():
 
 
 def test_critical_inhibits_warning_of_the_same_service_and_signal():
-    (rule,) = alertmanager_config(load_settings("prod"))["inhibit_rules"]
+    rule, engine = alertmanager_config(load_settings("prod"))["inhibit_rules"]
     assert rule == {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
                     "equal": ["service", "signal"]}
+    # An engine down does not also page for its symptoms: the router's view of its backend, its saturation.
+    symptoms = "BackendDown|BackendCoolingDown|EngineKVCacheNearFull|EngineWaitingQueue|EnginePreemptionStorm"
+    assert engine == {"source_matchers": ['alertname="EngineDown"'], "target_matchers": [f'alertname=~"{symptoms}"'],
+                      "equal": ["backend"]}
 
 
 def _keys(node: Any) -> set[str]:

@@ -24,7 +24,7 @@ from alerts import recording
 from app_instrumentation import catalog
 from app_instrumentation.catalog import Kind, MetricSpec
 from dashboards.queries import all_queries, legend_labels
-from foundation import exporter_metrics
+from foundation import engine_metrics, exporter_metrics
 from llmmon.checkers import require
 from llmmon.localstack.ports import HOST, free_port
 
@@ -104,10 +104,30 @@ def exporter_family(metric: exporter_metrics.ExporterMetric, start: int) -> list
     return lines
 
 
+def engine_family(metric: engine_metrics.SourceMetric, start: int) -> list[str]:
+    """An engine's or the DCGM exporter's series, with the labels their scrape jobs add."""
+    labels = {**TARGET, "job": metric.source, "backend": "x", "model_name": "x", "gpu": "0",
+              **{label: "x" for label in metric.labels if label not in ("gpu", "node")}}
+    base = metric.name.removesuffix("_total") if metric.kind == "counter" else metric.name
+    lines = [f"# TYPE {base} {metric.kind}"]
+    for i in range(POINTS):
+        ts = start + i * STEP_S
+        if metric.kind == "histogram":
+            bounds = [*map(str, metric.buckets or (1.0,)), "+Inf"]
+            lines += [fmt(metric.bucket, {**labels, "le": le}, i * (j + 1), ts) for j, le in enumerate(bounds)]
+            lines += [fmt(metric.sum, labels, i * 0.5, ts), fmt(metric.count, labels, i * len(bounds), ts)]
+        else:
+            lines.append(fmt(metric.name, labels, i * 3 if metric.kind == "counter" else 0.5, ts))
+    return lines
+
+
 def openmetrics(start: int) -> str:
     lines = [line for spec in catalog.METRICS for line in family(spec, start)]
     lines += [line for metric in exporter_metrics.METRICS for line in exporter_family(metric, start)]
+    lines += [line for metric in engine_metrics.METRICS for line in engine_family(metric, start)]
     lines += ["# TYPE up gauge", *(fmt("up", TARGET, 1, start + i * STEP_S) for i in range(POINTS))]
+    engine = {**TARGET, "job": "engine-x", "backend": "x"}
+    lines += [fmt("up", engine, 1, start + i * STEP_S) for i in range(POINTS)]
     lines += [line for name in sorted(recording.ALL_RULE_NAMES) for line in rule_series(name, start)]
     return "\n".join([*lines, "# EOF", ""])
 

@@ -23,7 +23,7 @@ def label(q: PanelQuery) -> str:
 
 def test_every_dashboard_has_queries():
     assert {q.dashboard_uid for q in QUERIES} == {
-        "llm-router-overview", "llm-model-performance", "llm-router-system", "llm-qos", "llm-slo",
+        "llm-router-overview", "llm-model-performance", "llm-router-system", "llm-qos", "llm-slo", "llm-backends",
     }
     assert len(QUERIES) > 40
 
@@ -89,6 +89,9 @@ def test_panels_reading_aggregate_rules_say_the_instance_filter_does_not_apply()
                     for dashboard, _ in raw_queries() for panel in panels(dashboard)}
     readers = [(query, metric_names(query.expr) & set(recording.AGGREGATED_BY)) for query in QUERIES]
     readers = [(query, rules) for query, rules in readers if rules]
-    assert {query.dashboard_uid for query, _ in readers} == {uids.MODEL_PERFORMANCE, uids.QOS}
-    for query, rules in readers:
-        assert descriptions[query.dashboard_uid, query.panel_title] in {q.rule_note(r) for r in rules}, label(query)
+    assert {query.dashboard_uid for query, _ in readers} == {uids.MODEL_PERFORMANCE, uids.QOS, uids.BACKENDS}
+    by_panel: dict[tuple[str, str], set[str]] = {}
+    for query, rules in readers:  # a panel may read several rules (engine and router side by side)
+        by_panel.setdefault((query.dashboard_uid, query.panel_title), set()).update(rules)
+    for panel, rules in by_panel.items():
+        assert descriptions[panel] in {q.rule_note(r) for r in rules}, panel

@@ -19,7 +19,7 @@ from dashboards.render import artifacts
 from foundation.settings import load_settings
 from llmmon.render import MANIFEST
 
-EXPECTED_UIDS = {uids.OVERVIEW, uids.MODEL_PERFORMANCE, uids.SYSTEM, uids.QOS, uids.SLO}
+EXPECTED_UIDS = {uids.OVERVIEW, uids.MODEL_PERFORMANCE, uids.SYSTEM, uids.QOS, uids.SLO, uids.BACKENDS}
 DASHBOARDS = [as_dict(d) for d in build_all()]
 
 
@@ -27,10 +27,10 @@ def ids(dashboards: list[dict]) -> list[str]:
     return [d["uid"] for d in dashboards]
 
 
-def test_the_five_contract_uids_exist():
+def test_the_contract_uids_exist():
     assert set(ids(DASHBOARDS)) == EXPECTED_UIDS
     assert EXPECTED_UIDS == {
-        "llm-router-overview", "llm-model-performance", "llm-router-system", "llm-qos", "llm-slo",
+        "llm-router-overview", "llm-model-performance", "llm-router-system", "llm-qos", "llm-slo", "llm-backends",
     }
 
 
@@ -123,7 +123,7 @@ def test_every_variable_used_in_a_query_is_defined():
 def test_router_dashboards_offer_env_instance_model():
     for dashboard in DASHBOARDS:
         names = [t["name"] for t in dashboard["templating"]["list"]]
-        assert names[:2] == ["env", "instance"] or dashboard["uid"] == uids.SLO
+        assert names[:2] == ["env", "instance"] or dashboard["uid"] in (uids.SLO, uids.BACKENDS)
         assert "env" in names
         for template in dashboard["templating"]["list"]:
             assert template["includeAll"] and template["allValue"] == ".*"
@@ -136,6 +136,14 @@ def test_dashboards_link_to_each_other_keeping_time_and_variables():
         assert link["tags"] == ["llm-router"] and "llm-router" in dashboard["tags"]
     drilldowns = [lnk["url"] for p in panels(DASHBOARDS[0]) for lnk in p["links"]]
     assert drilldowns and all(u.startswith(f"/d/{uids.MODEL_PERFORMANCE}?") for u in drilldowns)
+    # From the router's view of its backends down to the engines and GPUs behind them.
+    qos = next(d for d in DASHBOARDS if d["uid"] == uids.QOS)
+    to_engines = {p["title"] for p in panels(qos) for lnk in p.get("links") or []
+                  if lnk["url"].startswith(f"/d/{uids.BACKENDS}?")}
+    assert to_engines == {"Backend request latency p95 by backend", "Backend up"}
+    models = next(d for d in DASHBOARDS if d["uid"] == uids.MODEL_PERFORMANCE)
+    assert [p["title"] for p in panels(models) for lnk in p.get("links") or []
+            if lnk["url"].startswith(f"/d/{uids.BACKENDS}?")] == ["Tokens per second by model, p95 and median"]
 
 
 def test_seed_fixes_hold():
@@ -158,7 +166,7 @@ def test_render_is_byte_identical_across_runs_and_complete():
     assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-@pytest.mark.parametrize(("env", "files"), [("staging", 7), ("prod", 5)])  # prod: no provisioning files
+@pytest.mark.parametrize(("env", "files"), [("staging", 8), ("prod", 6)])  # prod: no provisioning files
 def test_render_is_byte_identical_in_a_fresh_interpreter(tmp_path, env, files):
     script = (
         "import sys, pathlib; from llmmon.render import write; from dashboards.render import artifacts;"

@@ -78,7 +78,7 @@ def test_resource_types_and_counts_follow_the_delivery_mode(env, renders):
     for r in found:
         counts[r.typ] = counts.get(r.typ, 0) + 1
     dashboards = sorted(p.stem for p in (renders[env] / "grafana" / "dashboards").glob("*.json"))
-    assert len(dashboards) == 5  # the five dashboards of the design
+    assert len(dashboards) == 6  # the five dashboards of the design, and Backends and GPUs
     assert counts == {
         "pulumi:providers:grafana": 1, "grafana:oss/folder:Folder": 1, "grafana:oss/dataSource:DataSource": 3,
         "grafana:oss/dashboard:Dashboard": len(dashboards), "grafana:oss/folderPermission:FolderPermission": 1,

@@ -108,7 +108,7 @@ def test_render_writes_kubernetes_dir(tmp_path):
 
     written = render_env("dev", tmp_path)
     k8s = sorted(p.name for p in written if p.parent.name == "kubernetes" and p.suffix == ".yaml")
-    assert k8s[0] == "00-namespace.yaml" and "01-prometheus.yaml" in k8s and len(k8s) == 11
+    assert k8s[0] == "00-namespace.yaml" and "01-prometheus.yaml" in k8s and len(k8s) == 12  # 11 + dcgm-exporter
     assert (tmp_path / "kubernetes" / "SECRETS.md").is_file()
 
 

@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from alerts.scrape_jobs import DCGM_JOB
 from app_instrumentation.catalog import ERRORS
 from dashboards.queries import all_queries, legend_labels
+from dashboards.uids import BACKENDS
 from foundation import exporter_metrics
 from foundation.promql_names import metric_names
 from foundation.settings import load_settings
+from llmmon.commands.fault import fault_body
 from llmmon.example_router.config import RouterConfig
 from llmmon.localstack.configs import PROFILES, LocalConfigs
 from llmmon.localstack.httpjson import send_json, wait_until
@@ -82,7 +85,8 @@ def test_stack_scrapes_router_and_itself_and_loads_the_rules(stack):
 
     wait_until(all_up, WAIT, "all targets up")
     jobs = {t["labels"]["job"] for t in stack.prometheus.targets()}
-    assert "llm-router" in jobs and len(jobs) >= 2
+    # The router, itself, and the example router's simulated engines and GPU nodes (the env's pod jobs).
+    assert {"llm-router", "prometheus", "engine-local-gpu", "engine-vllm", DCGM_JOB} <= jobs
     rules = [r["name"] for g in stack.prometheus.rule_groups() for r in g["rules"]]
     assert {"ServiceDown", "HighErrorRate", "CriticalErrorRate"} <= set(rules)
 
@@ -95,6 +99,9 @@ def test_every_dashboard_query_returns_data_without_any_fault(stack):
     queries = [q for q in all_queries(load_settings("dev"), rate_interval=RATE_WINDOW)
                if not metric_names(q.expr) & exporter_metrics.NAMES]
     assert len(queries) > 20
+    # Every panel of Backends and GPUs too: the simulated engines' and DCGM endpoints' series, through the rules.
+    assert len([q for q in queries if q.dashboard_uid == BACKENDS]) == len(
+        [q for q in all_queries(load_settings("dev")) if q.dashboard_uid == BACKENDS]) > 20
     failures: list[str] = []
 
     def all_answer() -> bool:
@@ -165,3 +172,57 @@ def test_router_down_fires_service_down_via_critical_route_and_resolves(stack):
     wait_until(lambda: delivered(stack.sink.records(), "ServiceDown", status="resolved", receiver="critical-alerts"),
                WAIT, "ServiceDown resolved notification to critical-alerts")
     assert not firing(stack, "ServiceDown")
+
+
+def fault_command(stack: LocalStack, action: str, **options: object) -> None:
+    """What ``llmmon fault <action> --backend ...`` sends (it replaces the injected faults)."""
+    body = fault_body(action, float(options.get("rate", 0.5)), float(options.get("latency_ms", 5000)),
+                      list(options.get("backends", [])) or None)
+    send_json("PUT", f"{stack.state.router_url}/admin/faults", body)
+
+
+KV = 'max(backend_model_name:engine_kv_cache_usage:max{backend="%s"})'
+WAITING = 'sum(backend_model_name:engine_requests_waiting:sum{backend="%s"})'
+
+
+def test_slow_backend_fills_its_engines_kv_cache_and_queue_then_drains(stack):
+    """``llmmon fault slow --backend local-gpu``: calls wait in its engine, whose KV cache saturates, and
+    EngineKVCacheNearFull fires for that backend; ``clear`` drains it."""
+    faults(stack, None)
+    wait_until(lambda: stack.prometheus.value(KV % "local-gpu", default=1) < 0.9, WAIT, "local-gpu's KV cache below 90 %")
+    fault_command(stack, "slow", latency_ms=5000, backends=["local-gpu"])
+    try:
+        wait_until(lambda: stack.prometheus.value(KV % "local-gpu", default=0) > 0.9
+                   and stack.prometheus.value(WAITING % "local-gpu", default=0) > 0, WAIT,
+                   "local-gpu's engine saturated with requests waiting")
+        wait_until(lambda: any(a["labels"]["alertname"] == "EngineKVCacheNearFull"
+                               and a["labels"]["backend"] == "local-gpu"
+                               for a in stack.prometheus.alerts(state="firing")), WAIT,
+                   "EngineKVCacheNearFull firing for local-gpu")
+        assert stack.prometheus.value(KV % "vllm", default=1) < 0.9  # the other engine is not slowed down
+    finally:
+        faults(stack, None)
+    wait_until(lambda: stack.prometheus.value(KV % "local-gpu", default=1) < 0.9
+               and stack.prometheus.value(WAITING % "local-gpu", default=1) == 0, WAIT,
+               "local-gpu's KV cache drained after the fault")
+
+
+def test_backend_outage_takes_its_engine_down_and_engine_down_inhibits_backend_down(stack):
+    """``llmmon fault outage --backend local-gpu``: its engine's endpoint stops answering, EngineDown fires and
+    Alertmanager suppresses the backend's own BackendDown under it."""
+    up = 'min(up{job="engine-local-gpu"})'
+    fault_command(stack, "outage", backends=["local-gpu"])
+    try:
+        wait_until(lambda: stack.prometheus.value(up, default=-1) == 0, WAIT, "engine-local-gpu down")
+        assert stack.prometheus.value('min(up{job="engine-vllm"})', default=-1) == 1
+
+        def backend_down_suppressed() -> bool:
+            alerts = {a["labels"]["alertname"]: a for a in stack.alertmanager.alerts()
+                      if a["labels"].get("backend") == "local-gpu"}
+            symptom = alerts.get("BackendDown")
+            return "EngineDown" in alerts and symptom is not None and symptom["status"]["state"] == "suppressed"
+
+        wait_until(backend_down_suppressed, WAIT, "BackendDown{backend=local-gpu} suppressed by EngineDown")
+    finally:
+        faults(stack, None)
+    wait_until(lambda: stack.prometheus.value(up, default=-1) == 1, WAIT, "engine-local-gpu back up")

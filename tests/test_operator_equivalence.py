@@ -26,6 +26,7 @@ from alerts.definitions import ROUTER_JOB
 from alerts.groups import build_rule_groups
 from alerts.operator import RECEIVER_SECRET
 from alerts.prometheus_config import POD_JOB, prometheus_config
+from alerts.scrape_jobs import DCGM_JOB, backend_jobs
 from foundation.settings import Settings, available_envs, load_settings
 from llmmon.checkers import amtool_check_config, promtool_test_rules, require, run_tool
 from stack.render import artifacts
@@ -168,6 +169,60 @@ def test_without_our_relabelings_the_targets_would_differ(tmp_path):
     assert expected["job"] == ROUTER_JOB and expected["node"] == "node-a" and "endpoint" not in expected
 
 
+ENGINE_NS = "inference"
+VLLM = {"app.kubernetes.io/name": "vllm-local-gpu"}
+#: Engine and DCGM exporter pods, as discovery shows them: kept, relabelled or dropped alike by both modes.
+BACKEND_PODS = [
+    pod_target("vllm-local-gpu-0", "10.2.0.4", labels=VLLM, namespace=ENGINE_NS, container="vllm", port=("http", 8000),
+               node="gpu-a"),
+    pod_target("vllm-shared-1", "10.2.0.5", labels={"app.kubernetes.io/name": "vllm-shared"}, namespace=ENGINE_NS,
+               container="vllm", port=("http", 8000)),
+    pod_target("vllm-local-gpu-1", "10.2.0.6", labels=VLLM, namespace=ENGINE_NS, container="vllm", port=("grpc", 9000)),
+    pod_target("vllm-local-gpu-9", "10.2.0.9", labels=VLLM, namespace=ENGINE_NS, container="vllm", phase="Failed",
+               port=("http", 8000)),
+    pod_target("dcgm-exporter-a", "10.2.1.2", labels={"app.kubernetes.io/name": "dcgm-exporter",
+                                                      "app.kubernetes.io/instance": "llm-router-monitoring"},
+               namespace="monitoring-node-agents", container="dcgm-exporter", port=("metrics", 9400), node="gpu-a"),
+    pod_target("nvidia-dcgm-exporter-b", "10.2.1.3", labels={"app": "nvidia-dcgm-exporter"}, namespace="gpu-operator",
+               container="nvidia-dcgm-exporter", port=("metrics", 9400), node="gpu-b"),
+]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])  # dev deploys the DCGM exporter, prod scrapes the GPU Operator's
+def test_engine_and_dcgm_pod_monitors_relabel_like_the_standalone_jobs(env, tmp_path):
+    settings = operator_settings(env)
+    standalone, operator = operator_jobs_config(settings)
+    by_name = {j["job_name"]: j for j in standalone["scrape_configs"]}
+    monitors = {pm["metadata"]["name"]: pm for pm in operator_objects(settings, "PodMonitor")}
+    jobs = [job.name for job in backend_jobs(settings)]
+    assert len(jobs) == 3 and DCGM_JOB in jobs
+    for job in jobs:
+        pm = monitors[f"llm-router-{job}"]
+        (translated,) = pod_monitor_jobs(pm)
+        expected = sd(tmp_path / f"s-{job}", standalone, BACKEND_PODS, job)
+        got = sd(tmp_path / f"o-{job}", operator, BACKEND_PODS, translated["job_name"])
+        assert [comparable(t) for t in got] == expected, job
+        assert sum(bool(t) for t in expected) == 1, job  # each job keeps exactly its own pod
+        # The DCGM exporter's series keep the pod their GPU is assigned to in both modes.
+        assert translated["honor_labels"] == by_name[job].get("honor_labels", False) == (job == DCGM_JOB)
+
+
+def test_annotated_pods_monitor_drops_an_engine_sharing_the_routers_namespace(tmp_path):
+    """The engine's pods are scraped once, by their own monitor, as by the standalone jobs."""
+    config = operator_config("prod")
+    config["engines"] = {"vllm": {"kind": "vllm", "namespaces": ["llm-router-prod"], "podLabels": {"app": "vllm"},
+                                  "port": "http"}}
+    settings = Settings.from_config("prod", config)
+    standalone, operator = operator_jobs_config(settings)
+    pods = [pod_target("vllm-0", "10.1.0.7", labels={"app": "vllm"}, namespace="llm-router-prod", port=("http", 80),
+                       annotations={"prometheus.io/scrape": "true", "prometheus.io/port": "80"})]
+    for job, monitor in ((POD_JOB, "llm-router-annotated-pods"), ("engine-vllm", "llm-router-engine-vllm")):
+        expected = sd(tmp_path / f"s-{job}", standalone, pods, job)
+        got = sd(tmp_path / f"o-{job}", operator, pods, f"podMonitor/monitoring/{monitor}/0")
+        assert [comparable(t) for t in got] == expected
+        assert bool(expected[0]) == (job == "engine-vllm")
+
+
 # --- routing ----------------------------------------------------------------------------------
 #: kube-prometheus-stack's default alertmanager.yml (its chart's values.yaml ``alertmanager.config``).
 KPS_BASE = {
@@ -253,14 +308,16 @@ def _standalone(env):
 
 
 def test_inhibition_is_scoped_to_our_alerts():
-    """The same critical-over-warning rule, limited to service="llm-router" (a no-op for our alerts, which all
-    carry it, and no effect on anyone else's); no namespace matcher with the None strategy."""
+    """The same rules (critical over warning, an engine down over its backend's symptoms), each limited to
+    service="llm-router" (a no-op for our alerts, which all carry it, and no effect on anyone else's); no
+    namespace matcher with the None strategy."""
     amc, config = merged(operator_settings("prod"))
     standalone = yaml.safe_load(_standalone("prod"))["inhibit_rules"]
     ours = [r for r in config["inhibit_rules"] if r not in KPS_BASE["inhibit_rules"]]
-    assert ours == [{"source_matchers": ['service="llm-router"', *standalone[0]["source_matchers"]],
-                     "target_matchers": ['service="llm-router"', *standalone[0]["target_matchers"]],
-                     "equal": standalone[0]["equal"]}]
+    assert len(standalone) == 2
+    assert ours == [{"source_matchers": ['service="llm-router"', *rule["source_matchers"]],
+                     "target_matchers": ['service="llm-router"', *rule["target_matchers"]],
+                     "equal": rule["equal"]} for rule in standalone]
 
 
 def test_the_operators_default_strategy_would_hide_every_alert(tmp_path):
@@ -274,8 +331,9 @@ def test_the_operators_default_strategy_would_hide_every_alert(tmp_path):
     namespace = amc["metadata"]["namespace"]
     (top,) = [r for r in config["route"]["routes"] if r["receiver"].startswith(f"{namespace}/")]
     assert top["matchers"] == ['service="llm-router"', f'namespace="{namespace}"'] and top["continue"] is True
-    (inhibit,) = [r for r in config["inhibit_rules"] if r not in KPS_BASE["inhibit_rules"]]
-    assert f'namespace="{namespace}"' in inhibit["source_matchers"] and f'namespace="{namespace}"' in inhibit["target_matchers"]
+    for inhibit in [r for r in config["inhibit_rules"] if r not in KPS_BASE["inhibit_rules"]]:
+        assert f'namespace="{namespace}"' in inhibit["source_matchers"]
+        assert f'namespace="{namespace}"' in inhibit["target_matchers"]
     (tmp_path / "am.yml").write_text(yaml.safe_dump(config))
     critical = {"alertname": "CriticalErrorRate", "severity": "critical", "service": "llm-router", "signal": "error_rate"}
     assert receivers(tmp_path / "am.yml", critical) == ["null"]

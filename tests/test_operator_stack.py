@@ -55,10 +55,14 @@ def test_operator_mode_deploys_no_prometheus_alertmanager_or_exporters(env):
 
 @pytest.mark.parametrize("env", ENVS)
 def test_operator_objects_in_the_settings_namespaces_with_the_selector_labels(env):
-    o = operator_settings(env).cluster.operator
+    settings = operator_settings(env)
+    o = settings.cluster.operator
     custom = [r for r in resources(env, "operator") if r.typ.startswith(GROUP)]
+    # Router pods, annotated pods, each engine, the DCGM exporter (deployed or existing).
+    monitors = 2 + len(settings.engines.engines) + (settings.dcgm_targets is not None)
     assert sorted(r.typ for r in custom) == sorted(
-        [f"{GROUP}/v1:PodMonitor"] * 2 + [f"{GROUP}/v1:PrometheusRule"] * 3 + [f"{GROUP}/v1alpha1:AlertmanagerConfig"])
+        [f"{GROUP}/v1:PodMonitor"] * monitors + [f"{GROUP}/v1:PrometheusRule"] * 3
+        + [f"{GROUP}/v1alpha1:AlertmanagerConfig"])
     where = {"PodMonitor": o.pod_monitor_namespace, "PrometheusRule": o.rule_namespace,
              "AlertmanagerConfig": o.alertmanager_config_namespace}
     for r in custom:
@@ -172,7 +176,10 @@ def test_operator_objects_pass_the_crd_schemas_of_every_supported_release(operat
     _, files = operator_renders
     result = operator_crd_validate([p for paths in files.values() for p in paths])
     assert result.ok, result.output
-    assert result.output.startswith(f"{3 * 6} objects valid")
+    # Per env: 3 PrometheusRules, an AlertmanagerConfig, PodMonitors for router pods, annotated pods,
+    # each engine and the DCGM exporter.
+    objects = sum(4 + 2 + len(s.engines.engines) + (s.dcgm_targets is not None) for s in map(operator_settings, ENVS))
+    assert objects == 27 and result.output.startswith(f"{objects} objects valid")
     assert SUPPORTED_VERSIONS == ("0.61.0", "0.93.0")
 
 
@@ -253,7 +260,8 @@ def test_llmmon_check_validates_operator_objects(tmp_path, capsys):
     settings = operator_settings("staging")
     assert check_render(settings, tmp_path / "ok") == 0
     table = capsys.readouterr().out
-    assert "Prometheus Operator CRD schemas   ok      7 objects valid" in table  # and prometheus/operator/
+    # 3 rules, AlertmanagerConfig, 5 PodMonitors (router, annotated, 2 engines, DCGM), prometheus/operator/'s rule.
+    assert "Prometheus Operator CRD schemas   ok      10 objects valid" in table
     assert "kubernetes-validate 1.30.0        ok" in table and "checkov (kubernetes)              ok" in table
     path = next((tmp_path / "ok" / "kubernetes").glob("*operator-monitoring.yaml"))
     docs = list(yaml.safe_load_all(path.read_text()))

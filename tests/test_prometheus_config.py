@@ -42,7 +42,8 @@ def test_env_config_passes_promtool(env, tmp_path):
 def test_seed_jobs():
     settings = load_settings("prod")
     jobs = {j["job_name"]: j for j in prometheus_config(settings)["scrape_configs"]}
-    assert list(jobs) == ["llm-router", "kubernetes-pods", "node-exporter", "prometheus"]
+    assert list(jobs) == ["llm-router", "engine-local-gpu", "engine-vllm", "dcgm-exporter", "kubernetes-pods",
+                          "node-exporter", "prometheus"]
     router = jobs["llm-router"]
     assert "static_configs" not in router  # a Service VIP would land each scrape on a random pod
     assert router["kubernetes_sd_configs"] == [{

@@ -16,13 +16,14 @@ from alerts.operator import prometheus_rule
 from alerts.render import artifacts, rule_files
 from app_instrumentation import catalog
 from foundation import alert_names as names
-from foundation import exporter_metrics
+from foundation import engine_metrics, exporter_metrics
 from foundation.promql_names import metric_names
 from foundation.settings import PROJECT_DIR, load_settings
 
-DASHBOARD_UIDS = {"llm-router-overview", "llm-model-performance", "llm-router-system", "llm-qos", "llm-slo"}
+DASHBOARD_UIDS = {"llm-router-overview", "llm-model-performance", "llm-router-system", "llm-qos", "llm-slo",
+                  "llm-backends"}
 #: Series that exist without the router: Prometheus' own ``up``, node-exporter, kube-state-metrics.
-EXTERNAL = {"up"} | exporter_metrics.NAMES
+EXTERNAL = {"up"} | exporter_metrics.NAMES | engine_metrics.NAMES
 
 #: Every threshold alert in prod: (comparison in the expression, for, severity, range windows).
 #: The promtool suites are generated from the same definitions and move with them, so a changed
@@ -55,6 +56,13 @@ PROD_ALERTS = {
     "RouterOOMKilled": ("== 1", "1m", "warning", {"10m"}),
     "RouterCPUThrottling": ("> 0.9", "15m", "warning", {"5m"}),
     "RouterNodePressure": ("== 1", "5m", "warning", set()),
+    "EngineDown": ("> 0.5", "1m", "critical", set()),
+    "EngineKVCacheNearFull": ("> 0.9", "10m", "warning", set()),
+    "EngineWaitingQueue": ("> 10", "10m", "warning", set()),
+    "EnginePreemptionStorm": ("> 1", "5m", "warning", {"5m"}),
+    "GPUMemoryNearFull": ("> 0.95", "10m", "warning", set()),
+    "GPUXidErrors": ("> 0", "1m", "warning", set()),
+    "GPUTooHot": ("> 85", "5m", "warning", set()),
 }
 #: Alerts on a share of traffic also need an absolute rate above their floor (the seed's rates for errors).
 PROD_FLOORS = {"HighErrorRate": "> 0.1", "CriticalErrorRate": "> 0.5", "HighClientErrorRate": "> 1"}
@@ -100,7 +108,7 @@ def test_seed_defects_are_fixed():
     for name in ("HighResponseTime", "CriticalResponseTime"):
         assert "histogram_quantile(0.95, sum by (le) (rate(" in prod[name].expr
     assert 'up{job="llm-router"} == 0' == prod["ServiceDown"].expr
-    assert "> 0" in prod["LowTokenGeneration"].expr.split(" and ")[1]
+    assert "> 0.5" in prod["LowTokenGeneration"].expr.split(" and ")[1]  # armed from half an inference/s
     assert "> 0" in prod["LowCacheHitRate"].expr.split(" and ")[1]
     for name in ("HighErrorRate", "CriticalErrorRate"):
         assert "failures/s" in prod[name].annotations["description"]

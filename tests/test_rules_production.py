@@ -181,3 +181,16 @@ def test_exporter_alerts_only_watch_router_pods(tmp_path):
                              {"labels": '{alertname="RouterOOMKilled", pod="router-a"}', "value": 1},
                              {"labels": '{alertname="RouterPodRestarting", pod="router-a"}', "value": 1}]}
     run(tmp_path, series, [firing(names, {name: 1 for name in names}, "25m"), which])
+
+
+TOKENS = f'llm_router_tokens_generated_total{{{POD}, model="llama-3-8b", strategy="balanced"}}'
+
+
+@pytest.mark.parametrize(("served_per_s", "expected"), [
+    (0.4, {}),                           # a quiet night: few tokens because few requests
+    (0.6, {"LowTokenGeneration": 1}),    # enough requests that 5 tokens/s means slow generation
+])
+def test_low_token_generation_is_armed_by_traffic_not_by_one_request(tmp_path, served_per_s, expected):
+    """Both sides of the 0.5 inferences/s guard, at 5 tokens/s (half the seed's 10 tokens/s)."""
+    run(tmp_path, [(TOKENS, per_minute(5)), (SUCCESS, per_minute(served_per_s))],
+        [firing(("LowTokenGeneration",), expected, "25m")])

@@ -28,7 +28,8 @@ def test_every_component_is_a_component_resource(env):
     components = {r.name for r in resources(env) if not r.custom}
     api = {"GrafanaContent"} if load_settings(env).grafana.uses_provider else set()
     thanos = {"Thanos"} if load_settings(env).metrics_store.thanos_enabled else set()
-    assert components == COMPONENTS | api | thanos
+    gpus = {"DcgmExporter"} if load_settings(env).dcgm.mode == "deploy" else set()
+    assert components == COMPONENTS | api | thanos | gpus
     assert all(r.typ == f"llm-router-monitoring:stack:{r.name}" for r in resources(env) if not r.custom)
 
 
@@ -38,7 +39,7 @@ def test_namespace_from_config(env):
     c = load_settings(env).cluster
     assert sorted(by_kind(env, "Namespace")) == sorted([c.namespace, c.node_namespace])
     assert {o["metadata"]["namespace"] for o in by_kind(env, "DaemonSet").values()} == {c.node_namespace}
-    node_agents = {"filebeat", "node-exporter", "elasticsearch-node-tuning"}
+    node_agents = {"filebeat", "node-exporter", "elasticsearch-node-tuning", "dcgm-exporter"}
     for kind in ("Deployment", "StatefulSet", "DaemonSet", "ConfigMap", "Secret", "Service", "NetworkPolicy"):
         for name, obj in by_kind(env, kind).items():
             agent = obj["metadata"]["labels"]["app.kubernetes.io/name"] in node_agents

@@ -11,22 +11,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 
 from foundation.settings.alerting import AlertingSettings
 from foundation.settings.cluster import ClusterSettings
+from foundation.settings.engines import DCGM_PORT, DcgmSettings, EnginesSettings, PodTargets
 from foundation.settings.errors import SettingsError
 from foundation.settings.grafana import GrafanaSettings
 from foundation.settings.logs import LoggingSettings
 from foundation.settings.metrics_store import THANOS_WORKLOADS, MetricsStoreSettings
 from foundation.settings.reader import Reader
-from foundation.settings.router import RouterSettings
+from foundation.settings.router import PodDiscovery, RouterSettings
 
 PROJECT = "llm-router-monitoring"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-SECTIONS = frozenset({"router", "alerting", "cluster", "logging", "grafana", "metricsStore"})
+SECTIONS = frozenset({"router", "alerting", "cluster", "logging", "grafana", "engines", "dcgm", "metricsStore"})
 
 __all__ = ["Settings", "SettingsError", "load_settings", "available_envs", "PROJECT", "PROJECT_DIR"]
 
@@ -41,6 +43,9 @@ class Settings:
     grafana: GrafanaSettings
     #: Names (without project prefix) of the keys given as Pulumi secrets.
     secret_keys: frozenset[str]
+    #: The serving engines behind the router's backends, and the GPUs' DCGM exporter.
+    engines: EnginesSettings = EnginesSettings()
+    dcgm: DcgmSettings = DcgmSettings()
     #: Long-term metrics: Prometheus alone, Thanos, or remote write.
     metrics_store: MetricsStoreSettings = field(default_factory=MetricsStoreSettings)
 
@@ -57,11 +62,14 @@ class Settings:
             logging=r.parse("logging", LoggingSettings.parse),
             grafana=r.parse("grafana", GrafanaSettings.parse),
             secret_keys=secret_keys,
+            engines=r.parse("engines", EnginesSettings.parse),
+            dcgm=r.parse("dcgm", DcgmSettings.parse),
             metrics_store=r.parse("metricsStore", MetricsStoreSettings.parse),
         )._checked(config.get("cluster"))
 
     def _checked(self, cluster_config: Any = None) -> Settings:
         """Rules across sections (``cluster_config``: the raw ``cluster`` section, for keys given in vain)."""
+        self._check_engines()
         g, workload = self.grafana, self.cluster.workloads["grafana"]
         if g.uses_provider and g.deploys_grafana and not g.url and "grafana" not in self.cluster.ingress_hosts:
             raise SettingsError(self.env, "grafana.url", "missing; the provider reaches the in-cluster Grafana "
@@ -104,6 +112,27 @@ class Settings:
                                     f"mode: {self.metrics_store.mode} and deploys no Thanos: remove this key")
         return self
 
+    def _check_engines(self) -> None:
+        router = self.router
+        pods = PodTargets(router.pod_namespaces, router.kubernetes) if router.kubernetes else None
+        for engine in self.engines.engines:
+            if engine.name not in router.backends:
+                raise SettingsError(self.env, f"engines.{engine.name}", "an engine is named by the router backend it "
+                                    f"serves; router.backends: {', '.join(router.backends) or 'none'}")
+            if pods is not None and engine.targets.overlaps(pods):
+                raise SettingsError(self.env, f"engines.{engine.name}.podLabels", "could select the router's pods "
+                                    "(router.kubernetes.podLabels in a shared namespace): a pod is one job's target")
+
+    @property
+    def dcgm_targets(self) -> PodTargets | None:
+        """The DCGM exporter's pods: the env's (scrape), or the stack's DaemonSet in the node agents' namespace."""
+        d = self.dcgm
+        if d.mode == "scrape":
+            return d.targets
+        if d.mode == "deploy":
+            return deployed_dcgm_targets(self.cluster.node_namespace)
+        return None
+
     @property
     def grafana_url(self) -> str:
         """Where the Grafana provider reaches Grafana (empty with provisioning delivery)."""
@@ -111,6 +140,15 @@ class Settings:
         if not g.uses_provider:
             return ""
         return g.url or f"https://{self.cluster.ingress_hosts['grafana']}"
+
+
+#: The stack's dcgm-exporter pods (``stack.services.gpus``): its app labels and its metrics port.
+DCGM_APP = "dcgm-exporter"
+
+
+def deployed_dcgm_targets(node_namespace: str) -> PodTargets:
+    labels = {"app.kubernetes.io/instance": PROJECT, "app.kubernetes.io/name": DCGM_APP}
+    return PodTargets((node_namespace,), PodDiscovery(MappingProxyType(labels), DCGM_PORT))
 
 
 def available_envs(project_dir: Path = PROJECT_DIR) -> list[str]:

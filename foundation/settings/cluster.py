@@ -37,6 +37,8 @@ DEFAULT_IMAGES: dict[str, str] = {
     "jaegerIndexCleaner": "docker.io/jaegertracing/jaeger-es-index-cleaner:1.76.0",
     "sysctl": "docker.io/library/busybox:1.37.0",
     "thanos": "quay.io/thanos/thanos:v0.42.4",  # sidecar, query, store and compact (metricsStore.mode: thanos)
+    # NVIDIA's DCGM exporter (DCGM 4.5.3, exporter 4.8.2), deployed on GPU nodes when dcgm.mode is deploy.
+    "dcgmExporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
 }
 
 #: Service key in the config -> (replicas, cpu req, mem req, cpu limit, mem limit, storage or None).
@@ -59,6 +61,8 @@ DEFAULT_WORKLOADS: dict[str, tuple[int, str, str, str, str, str | None]] = {
     "thanosQuery": (1, "100m", "256Mi", "1", "1Gi", None),
     "thanosStore": (1, "100m", "512Mi", "1", "2Gi", "10Gi"),
     "thanosCompactor": (1, "100m", "512Mi", "1", "2Gi", "50Gi"),
+    # The dcgm-exporter Helm chart's sizing (one pod per GPU node).
+    "dcgmExporter": (1, "100m", "128Mi", "200m", "512Mi", None),
 }
 #: Workloads whose replica count is not theirs to choose: the sidecar has one per Prometheus, the
 #: Compactor must run alone against its bucket (docs/components/compact.md: "a singleton").

@@ -45,7 +45,7 @@ class PodDiscovery:
         r.reject_unknown(cls.KEYS)
         labels = r.section("podLabels", required=True)
         if not labels.data:
-            raise r.error("podLabels", "needs at least one label that only router pods carry")
+            raise r.error("podLabels", "needs at least one label that only these pods carry")
         for key, value in labels.data.items():
             if not isinstance(key, str) or not LABEL_KEY_RE.match(key):
                 raise labels.error(str(key), "not a Kubernetes label key (e.g. app.kubernetes.io/name)")

@@ -29,6 +29,8 @@ ECS_LOGGING_SPEC_PATH = HERE / "ecs_logging_spec.json"
 SEMCONV_PATH = HERE / "otel_semconv.yml"
 #: Thanos' flags per component, object store types, endpoint config keys (what the stack may pass).
 THANOS_PATH = HERE / "thanos.yml"
+#: Metrics the serving engines and the DCGM exporter export (``vendor_engines.py``).
+ENGINE_METRICS_PATH = HERE / "engine_metrics.yml"
 
 
 @dataclass(frozen=True)
@@ -92,3 +94,9 @@ def thanos_reference() -> dict[str, Any]:
 
 def thanos_objstore_types() -> tuple[str, ...]:
     return tuple(thanos_reference()["objstore_types"])
+
+
+@functools.cache
+def engine_metrics_reference() -> dict[str, Any]:
+    """source (``vllm``, ``vllm@0.10.2``, ``sglang``, ``tgi``, ``dcgm``) -> {version, origin, metrics}."""
+    return dict(yaml.safe_load(ENGINE_METRICS_PATH.read_text())["sources"])

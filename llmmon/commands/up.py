@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.router == "litellm":
         options.router_argv.append("--litellm")
-    stack = LocalStack(options, LocalConfigs(settings, PROFILES[args.profile]))
+    # The example router simulates the engines and GPUs behind its backends; LiteLLM's mock answers have none.
+    stack = LocalStack(options, LocalConfigs(settings, PROFILES[args.profile], engines=args.router == "example"))
     with signals_interrupt():
         return _run_stack(stack, args)
 

@@ -43,6 +43,8 @@ from llmmon.example_router.validation import (
 )
 
 DEBUG_PATH = "/debug"
+#: The Prometheus text format, as vLLM and the DCGM exporter serve it.
+EXPOSITION = "text/plain; version=0.0.4; charset=utf-8"
 _FAILURE_STATUS = {"rate_limited": 429, "timeout": 504}
 
 
@@ -108,7 +110,7 @@ class RouterApp:
         rng = random.Random(config.seed)
         self.router = Router(config, self.collector, self.observers, self.faults, rng)
         self.health = build_health(config, self.router, self.collector)
-        self.starlette = Starlette(routes=self._routes(), lifespan=self._lifespan)
+        self.starlette = Starlette(routes=[*self._routes(), *self._simulated_exporters()], lifespan=self._lifespan)
         self.monitoring = exposition.MonitoringApp(self.collector.registry, self.health, self.starlette)
         inner: ASGIApp = self.monitoring
         for wrap in wrappers:
@@ -142,6 +144,11 @@ class RouterApp:
         if self.config.debug_endpoint:  # reveals internals: only when the config asks for it
             routes.append(Route(DEBUG_PATH, self.debug, methods=["GET"]))
         return routes
+
+    def _simulated_exporters(self) -> list[Route]:
+        """The simulated engines and their GPUs, as vLLM and the DCGM exporter expose them (``engine_sim``)."""
+        return [Route("/engines/{backend}/metrics", self.engine_metrics, methods=["GET"]),
+                Route("/dcgm/{node}/metrics", self.gpu_metrics, methods=["GET"])]
 
     # --- endpoints -------------------------------------------------------------------
     async def generate(self, request: Request) -> Response:
@@ -181,6 +188,22 @@ class RouterApp:
             "cost_usd": result.cost_usd if result else 0.0,
             "finish_reason": result.finish_reason if result else None,
         }
+
+    async def engine_metrics(self, request: Request) -> Response:
+        name = request.path_params["backend"]
+        engine = self.router.engines.get(name)
+        if engine is None:
+            return error_response(404, "validation_error", f"backend {name!r} has no simulated engine", "backend")
+        if self.router.backends[name].current_state() == "down":  # an outage: the engine is gone too
+            return error_response(503, "unavailable", f"engine of {name} is down")
+        return Response(engine.exposition(), media_type=EXPOSITION)
+
+    async def gpu_metrics(self, request: Request) -> Response:
+        """One node's GPUs, as that node's exporter pod serves them."""
+        node = request.path_params["node"]
+        if node not in self.router.gpus.nodes():
+            return error_response(404, "validation_error", f"no simulated GPU node {node!r}", "node")
+        return Response(self.router.gpus.exposition(node), media_type=EXPOSITION)
 
     async def list_models(self, request: Request) -> Response:
         return JSONResponse({"models": [self._model_info(m) for m in self.config.model_names]})

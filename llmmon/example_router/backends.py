@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from app_instrumentation.collector import MetricsCollector
 from llmmon.example_router.config import BackendConfig
+from llmmon.example_router.engine_sim import EngineRequest, SimulatedEngine
 from llmmon.example_router.faults import Faults
 
 _WORDS = (
@@ -97,6 +98,7 @@ class SimulatedBackend:
         rng: random.Random,
         breaker_failures: int = 5,
         breaker_cooldown: float = 5.0,
+        engine: SimulatedEngine | None = None,
     ) -> None:
         self.config = config
         self.name = config.name
@@ -106,6 +108,8 @@ class SimulatedBackend:
         self.bucket = TokenBucket(config.rate_limit_rpm)
         self.breaker_failures = breaker_failures
         self.breaker_cooldown = breaker_cooldown
+        #: The vLLM-compatible engine behind it, told about every call that reaches it (``engine_sim``).
+        self.engine = engine
         self.consecutive_failures = 0
         self.cooling_until = 0.0
         self.state = ""
@@ -141,7 +145,7 @@ class SimulatedBackend:
         """Wait for the first token; raise a BackendError subclass instead if the call fails."""
         started = time.perf_counter()
         try:
-            answer = await self._start(model, max_tokens, started)
+            answer = await self._start(model, prompt_tokens, max_tokens, started)
         except CircuitOpen:
             raise
         except BackendError:
@@ -150,7 +154,7 @@ class SimulatedBackend:
         self._succeeded()
         return answer
 
-    async def _start(self, model: str, max_tokens: int, started: float) -> Answer:
+    async def _start(self, model: str, prompt_tokens: int, max_tokens: int, started: float) -> Answer:
         faults = self.faults.for_backend(self.name)
         self.publish_state()
         if self.state == "down":
@@ -161,29 +165,48 @@ class SimulatedBackend:
             self._publish_remaining(0 if faults.rate_limit_exhausted else None)
             raise RateLimited(self.name, "rate limit exceeded")
         self._publish_remaining()
-        if self.rng.random() < self.config.timeout_rate:
-            await asyncio.sleep(self.config.timeout_ms / 1000)
-            raise BackendTimeout(self.name, f"no answer within {self.config.timeout_ms:g} ms")
-        await asyncio.sleep((self.config.latency_ms * self.rng.uniform(0.5, 1.5) + faults.latency_ms) / 1000)
-        if self.rng.random() < min(1.0, self.config.error_rate + faults.error_rate):
-            raise BackendError(self.name, "backend returned an error")
+        # The call reaches the engine: the injected latency is time in its waiting queue.
+        request = self.engine.enter(model, prompt_tokens, waiting=faults.latency_ms > 0) if self.engine else None
+        try:
+            if self.rng.random() < self.config.timeout_rate:
+                await asyncio.sleep(self.config.timeout_ms / 1000)
+                raise BackendTimeout(self.name, f"no answer within {self.config.timeout_ms:g} ms")
+            base_ms = self.config.latency_ms * self.rng.uniform(0.5, 1.5)
+            if faults.latency_ms:
+                await asyncio.sleep(faults.latency_ms / 1000)
+            if self.engine:
+                self.engine.admit(request)
+            await asyncio.sleep(base_ms / 1000)
+            if self.rng.random() < min(1.0, self.config.error_rate + faults.error_rate):
+                raise BackendError(self.name, "backend returned an error")
+        except BaseException:
+            if self.engine:
+                self.engine.leave(request, None)
+            raise
         output_tokens = self.rng.randint(max(1, max_tokens // 4), max_tokens)
         finish = "length" if output_tokens == max_tokens else "stop"
         response_id = f"chatcmpl-{self.rng.getrandbits(64):016x}"
-        return Answer(self.name, self._tokens(output_tokens), started, time.perf_counter(), finish, output_tokens,
-                      response_id)
+        return Answer(self.name, self._tokens(output_tokens, request, finish), started, time.perf_counter(), finish,
+                      output_tokens, response_id)
 
     def _publish_remaining(self, value: float | None = None) -> None:
         if self.bucket.capacity:
             remaining = self.bucket.tokens if value is None else value
             self.collector.rate_limit_remaining(self.name, max(0.0, remaining))
 
-    async def _tokens(self, count: int) -> AsyncIterator[str]:
+    async def _tokens(self, count: int, request: EngineRequest | None = None, finish: str = "stop"
+                      ) -> AsyncIterator[str]:
         seconds_per_token = 1.0 / self.config.tokens_per_second if self.config.tokens_per_second else 0.0
         sent = 0
-        while sent < count:
-            n = min(CHUNK_TOKENS, count - sent)
-            if sent:  # the first chunk is ready when start() returns
-                await asyncio.sleep(n * seconds_per_token)
-            yield "".join(" " + self.rng.choice(_WORDS) for _ in range(n))
-            sent += n
+        try:
+            while sent < count:
+                n = min(CHUNK_TOKENS, count - sent)
+                if sent:  # the first chunk is ready when start() returns
+                    await asyncio.sleep(n * seconds_per_token)
+                if self.engine:
+                    self.engine.tokens(request, n)
+                yield "".join(" " + self.rng.choice(_WORDS) for _ in range(n))
+                sent += n
+        finally:  # abandoned mid-way (client gone): the engine aborts it, no success
+            if self.engine:
+                self.engine.leave(request, finish if sent >= count else None)

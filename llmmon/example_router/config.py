@@ -20,6 +20,10 @@ class ConfigError(ValueError):
     pass
 
 
+#: Simulated engines a backend may have ("": none).
+ENGINES = ("", "vllm")
+
+
 #: What the built-in traffic generator sends (kind -> weight): generations, invalid bodies (4xx),
 #: model lookups, unknown paths (404) and health reads. A fault-free profile sets "invalid" to 0.
 TRAFFIC_KINDS = ("generate", "invalid", "model", "unknown", "health")
@@ -56,6 +60,12 @@ class BackendConfig:
     #: Where it is reached (``server.address``/``server.port`` on spans and logs); empty: unknown.
     server_address: str = ""
     server_port: int = 0
+    #: ``vllm``: a simulated vLLM engine behind it serves ``/engines/<name>/metrics`` and its GPUs show in
+    #: ``/dcgm/metrics`` (``engine_sim``); empty: none (a hosted API).
+    engine: str = ""
+    #: The simulated engine's KV cache, in tokens, and the GPUs it runs on.
+    kv_cache_tokens: int = 512
+    gpus: int = 1
 
     def serves(self, model: str) -> bool:
         return "*" in self.models or model in self.models
@@ -83,11 +93,13 @@ class RouterConfig:
     # and then: local-gpu errors (retries), vllm timeouts (fallbacks), openai's rate limit near its load.
     backends: tuple[BackendConfig, ...] = (
         BackendConfig("local-gpu", ("llama-3-8b", "mistral-7b"), latency_ms=30, tokens_per_second=80,
-                      error_rate=0.05, provider="vllm", server_address="127.0.0.1", server_port=8000),
+                      error_rate=0.05, provider="vllm", server_address="127.0.0.1", server_port=8000,
+                      engine="vllm", kv_cache_tokens=512, gpus=1),
         BackendConfig("vllm", ("llama-3-8b", "llama-3-70b", "mistral-7b"), latency_ms=50, tokens_per_second=150,
                       error_rate=0.03, timeout_rate=0.02, timeout_ms=300,
                       usd_per_million_input_tokens=0.05, usd_per_million_output_tokens=0.2,
-                      provider="vllm", server_address="vllm.inference.svc", server_port=8000),
+                      provider="vllm", server_address="vllm.inference.svc", server_port=8000,
+                      engine="vllm", kv_cache_tokens=1024, gpus=2),
         BackendConfig("openai", ("*",), latency_ms=120, tokens_per_second=60, error_rate=0.01, rate_limit_rpm=60,
                       usd_per_million_input_tokens=0.15, usd_per_million_output_tokens=0.6,
                       provider="openai", server_address="api.openai.com", server_port=443),
@@ -129,6 +141,10 @@ class RouterConfig:
             for key in ("error_rate", "timeout_rate"):
                 if not 0 <= getattr(b, key) <= 1:
                     raise ConfigError(f"backends.{b.name}.{key}: must be between 0 and 1")
+            if b.engine not in ENGINES:
+                raise ConfigError(f"backends.{b.name}.engine: expected one of {list(ENGINES)}, got {b.engine!r}")
+            if b.engine and "*" in b.models:
+                raise ConfigError(f"backends.{b.name}.engine: an engine serves named models, not '*'")
         unknown = sorted(set(self.traffic_mix) - set(TRAFFIC_KINDS))
         if unknown or not sum(self.traffic_mix.values()) > 0:
             raise ConfigError(f"traffic_mix: expected weights >= 0 for some of {list(TRAFFIC_KINDS)} "

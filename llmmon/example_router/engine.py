@@ -32,6 +32,7 @@ from app_instrumentation.events import (
 from llmmon.example_router.backends import Answer, BackendError, RateLimited, SimulatedBackend
 from llmmon.example_router.cache import CacheError, ResponseCache
 from llmmon.example_router.config import RouterConfig
+from llmmon.example_router.engine_sim import SimulatedEngine, SimulatedGpus
 from llmmon.example_router.faults import Faults
 from llmmon.example_router.queue import InferenceQueue
 
@@ -170,8 +171,13 @@ class Router:
         self.observers = observers
         self.faults = faults
         self.rng = rng
+        #: The simulated vLLM engines behind the backends that have one (``engine_sim``).
+        self.engines = {b.name: SimulatedEngine(b.name, b.models, b.kv_cache_tokens) for b in config.backends
+                        if b.engine}
+        self.gpus = SimulatedGpus({name: (engine, config.backend(name).gpus) for name, engine in self.engines.items()})
         self.backends = {
-            b.name: SimulatedBackend(b, faults, collector, rng, config.breaker_failures, config.breaker_cooldown_seconds)
+            b.name: SimulatedBackend(b, faults, collector, rng, config.breaker_failures, config.breaker_cooldown_seconds,
+                                     self.engines.get(b.name))
             for b in config.backends
         }
         self.cache = ResponseCache(config.cache_max_entries, collector, faults)

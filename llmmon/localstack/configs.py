@@ -14,9 +14,12 @@ from pathlib import Path
 from alerts import render as alerts_render
 from alerts.alertmanager import LOCAL_TIMINGS, local_alertmanager_config
 from alerts.prometheus_config import as_replica, prometheus_config
+from alerts.scrape_jobs import DCGM_JOB, StaticTarget
 from alerts.yamlfmt import dump
 from foundation.settings import Settings
 from foundation.settings.alerting import RoutingSettings
+from llmmon.example_router.config import RouterConfig
+from llmmon.example_router.engine_sim import engine_pod
 from llmmon.localstack.stack import Endpoints
 
 
@@ -71,12 +74,29 @@ def ha_timings(peer_timeout_s: int, peers: int) -> RoutingSettings:
     return dataclasses.replace(LOCAL_TIMINGS, group_interval=f"{peer_timeout_s * (peers - 1) + 1}s")
 
 
-class LocalConfigs:
-    """``ConfigBuilder`` for ``LocalStack`` from the alerts package's render functions."""
+def simulated_targets(settings: Settings, router: str, config: RouterConfig | None = None
+                      ) -> dict[str, list[StaticTarget]]:
+    """The example router's simulated engines and GPU nodes as the env's engine and DCGM jobs' targets:
+    each engine of the env that the router simulates, and one DCGM exporter per simulated GPU node."""
+    simulated = {b.name for b in (config or RouterConfig()).backends if b.engine}
+    out = {e.job: [StaticTarget(router, f"/engines/{e.name}/metrics", engine_pod(e.name))]
+           for e in settings.engines.engines if e.name in simulated}
+    nodes = sorted(engine_pod(name)["node"] for name in simulated)
+    if settings.dcgm.enabled and nodes:
+        out[DCGM_JOB] = [StaticTarget(router, f"/dcgm/{node}/metrics", {"node": node}) for node in nodes]
+    return out
 
-    def __init__(self, settings: Settings, profile: Profile) -> None:
+
+class LocalConfigs:
+    """``ConfigBuilder`` for ``LocalStack`` from the alerts package's render functions.
+
+    ``engines``: scrape the example router's simulated engines and GPUs (False for a router that has none,
+    such as the LiteLLM one: their jobs are left out rather than shown down)."""
+
+    def __init__(self, settings: Settings, profile: Profile, engines: bool = True) -> None:
         self.settings = settings
         self.profile = profile
+        self.engines = engines
 
     @property
     def rule_profile(self) -> str:
@@ -99,6 +119,7 @@ class LocalConfigs:
             self.settings, router_targets=[endpoints.router], alertmanagers=list(endpoints.all_alertmanagers),
             rule_files=[str(p) for p in rule_files], node_exporter_targets=[], kubernetes=False,
             self_target=endpoints.prometheus, interval=self.profile.interval,
+            pod_job_targets=simulated_targets(self.settings, endpoints.router) if self.engines else {},
         )
         if endpoints.replica is None:
             return dump(config)

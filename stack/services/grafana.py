@@ -95,8 +95,7 @@ def _metrics_backend(ctx: Context) -> list[net.Flow]:
     o = ctx.cluster.operator
     if o is None:
         return [prometheus_flow(ctx), net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)])]
-    peer = net.Peer(namespace=o.namespace, pods=tuple(o.prometheus_pod_labels.items()))
-    return [net.Flow([peer], [k.Port("prometheus", o.prometheus_port)])]
+    return [net.Flow([net.prometheus(ctx.namespace, o)], [k.Port("prometheus", o.prometheus_port)])]
 
 
 def build(ctx: Context) -> Service:

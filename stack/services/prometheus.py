@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import posixpath
 
+from foundation.settings import DCGM_APP
+from foundation.settings.engines import DCGM_PORT
 from stack import flows
 from stack import network as net
 from stack import objects as k
@@ -39,6 +41,16 @@ def config_files(ctx: Context) -> dict[str, str]:
     am = ctx.workload("alertmanager").replicas
     config = in_cluster(text, ctx.namespace, ctx.node_namespace, peer_addresses(ctx.namespace, am, 9093))
     return {"prometheus.yml": longterm.overlay(config, ctx.settings, ctx.namespace)}
+
+
+def scrape_flows(ctx: Context) -> list[net.Flow]:
+    """The engines' pods and the DCGM exporter's, on their metrics port only (``stack.flows``)."""
+    out = [net.Flow([net.Peer(namespace=ns, pods=tuple(t.discovery.pod_labels.items())) for ns in t.namespaces],
+                    [k.Port("metrics", t.discovery.port)])
+           for t in flows.scrape_targets(ctx.settings).values()]
+    if ctx.settings.dcgm.mode == "deploy":
+        out.append(net.Flow([net.Peer(app=DCGM_APP, namespace=ctx.node_namespace)], [k.Port("dcgm", DCGM_PORT)]))
+    return out
 
 
 def build(ctx: Context) -> Service:
@@ -96,6 +108,7 @@ def build(ctx: Context) -> Service:
                 net.Flow(net.anywhere(), [k.Port("node-exporter", flows.NODE_EXPORTER_PORT)]),
                 net.Flow(net.apps("kube-state-metrics"), [k.Port("ksm", 8080)]),
                 net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)]),
+                *scrape_flows(ctx),
                 *extra.egress,
             ],
         ),
