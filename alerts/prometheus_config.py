@@ -32,6 +32,7 @@ targets of neither job: they would read as down forever. The relabelling steps l
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,6 +45,8 @@ DEFAULT_ALERTMANAGERS = ("alertmanager:9093",)
 DEFAULT_NODE_EXPORTERS = ("node-exporter:9100",)
 DEFAULT_RULE_FILES = ("rules/*.yml",)
 DEFAULT_INTERVAL = "15s"
+#: External label that tells the replicas of an HA Prometheus pair apart.
+REPLICA_LABEL = "prometheus_replica"
 POD_JOB = "kubernetes-pods"
 
 
@@ -122,3 +125,18 @@ def with_file_discovery(config: dict[str, Any], files: Sequence[str] = ("kuberne
         return {**rest, "file_sd_configs": [{"files": list(files)}]}
 
     return {**config, "scrape_configs": [swap(j) for j in config.get("scrape_configs", [])]}
+
+
+def as_replica(config: dict[str, Any], replica: str) -> dict[str, Any]:
+    """``config`` for one replica of an HA pair (same rules and targets).
+
+    Its own ``prometheus_replica`` external label keeps the replicas' series apart (Thanos
+    Querier deduplicates on it); alerts drop it, so both replicas send Alertmanager the same
+    alert and Alertmanager notifies once.
+    """
+    out = copy.deepcopy(config)
+    out.setdefault("global", {}).setdefault("external_labels", {})[REPLICA_LABEL] = replica
+    alerting = out.setdefault("alerting", {})
+    alerting["alert_relabel_configs"] = [*alerting.get("alert_relabel_configs", []),
+                                         {"action": "labeldrop", "regex": REPLICA_LABEL}]
+    return out

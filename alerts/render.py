@@ -3,7 +3,7 @@
 Public API:
 
 * ``artifacts(settings)``: ``prometheus/rules/*.yml``, ``prometheus/tests/*.test.yml``
-  (generated ``promtool test rules`` suites), ``prometheus/prometheus.yml``,
+  (generated ``promtool test rules`` suites; Thanos' own alerts with ``metricsStore.mode: thanos``), ``prometheus/prometheus.yml``,
   ``alertmanager/alertmanager.yml`` and ``prometheus/operator/llm-router.prometheusrule.yaml``.
 * ``rule_files(settings, profile="prod")``: ``{file name: YAML}`` of the rule files only;
   ``profile="test"`` gives the same rules with compressed time (see ``alerts.profiles``),
@@ -19,6 +19,7 @@ Public API:
 
 from __future__ import annotations
 
+from alerts import thanos
 from alerts.alertmanager import alertmanager_config
 from alerts.groups import build_rule_groups
 from alerts.operator import prometheus_rule
@@ -45,6 +46,9 @@ def artifacts(settings: Settings) -> dict[str, str]:
     """Relative output path -> file content, deterministic for a given settings object."""
     out = {f"{RULES_DIR}/{name}": text for name, text in rule_files(settings).items()}
     out |= {f"{TESTS_DIR}/{name}": text for name, text in rule_tests(settings).items()}
+    if settings.metrics_store.thanos_enabled:  # Thanos' own alerts, only where Thanos runs
+        out[f"{RULES_DIR}/{thanos.RULE_FILE}"] = thanos.rule_file(settings)
+        out[f"{TESTS_DIR}/{thanos.TEST_FILE}"] = thanos.rule_tests(settings)
     out["prometheus/prometheus.yml"] = dump(prometheus_config(settings))
     out["alertmanager/alertmanager.yml"] = dump(alertmanager_config(settings))
     out[OPERATOR_FILE] = dump(prometheus_rule(settings))

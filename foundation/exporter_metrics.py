@@ -71,6 +71,11 @@ NODE_FILESYSTEM_AVAILABLE = ExporterMetric(
 NODE_FILESYSTEM_SIZE = ExporterMetric(
     "node_filesystem_size_bytes", "gauge", ("device", "fstype", "mountpoint"), NODE_EXPORTER, {"mountpoint": ("/",)},
 )
+# Thanos (metricsStore.mode: thanos), under the scrape jobs stack/services/longterm.py gives them.
+THANOS_COMPACT_HALTED = ExporterMetric("thanos_compact_halted", "gauge", (), "thanos-compact")
+THANOS_BUCKET_OPERATION_FAILURES = ExporterMetric(
+    "thanos_objstore_bucket_operation_failures_total", "counter", ("bucket", "operation"), "thanos-sidecar",
+)
 
 METRICS: tuple[ExporterMetric, ...] = tuple(v for v in list(globals().values()) if isinstance(v, ExporterMetric))
 NAMES: frozenset[str] = frozenset(m.name for m in METRICS)

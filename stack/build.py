@@ -24,6 +24,7 @@ from stack.services import (
     logstash,
     operator_monitoring,
     prometheus,
+    thanos,
     tracing,
 )
 
@@ -37,7 +38,7 @@ UPSTREAM = (
 BUILDERS: tuple[Callable[[Context], Service], ...] = (
     prometheus.build, alertmanager.build, grafana.build, elasticsearch.build, logstash.build,
     kibana.build, filebeat.build, tracing.build, exporters.node_exporter, exporters.kube_state_metrics,
-    gpus.dcgm_exporter,
+    thanos.build, gpus.dcgm_exporter,
 )
 #: Where each UI/API is reached inside the cluster: (service name, port).
 ENDPOINTS = {
@@ -65,11 +66,11 @@ OPERATOR_RUN = (prometheus.build, alertmanager.build, exporters.node_exporter, e
 
 
 def builders(settings: Settings) -> tuple[Callable[[Context], Service], ...]:
-    """The components this env deploys: no Grafana when an external one gets the content, the DCGM
-    exporter only when the env asks the stack to deploy it; in operator mode the objects the cluster's
-    operator picks up instead of our Prometheus, Alertmanager and exporters (the DCGM exporter stays:
-    kube-prometheus-stack runs none)."""
-    skipped = {grafana.build: not settings.grafana.deploys_grafana,
+    """The components this env deploys: no Grafana when an external one gets the content, Thanos
+    only with ``metricsStore.mode: thanos``, the DCGM exporter only when the env asks the stack to
+    deploy it; in operator mode the objects the cluster's operator picks up instead of our
+    Prometheus, Alertmanager and exporters (the DCGM exporter stays: kube-prometheus-stack runs none)."""
+    skipped = {grafana.build: not settings.grafana.deploys_grafana, thanos.build: not settings.metrics_store.thanos_enabled,
                gpus.dcgm_exporter: settings.dcgm.mode != "deploy"}
     chosen = tuple(b for b in BUILDERS if not skipped.get(b, False))
     if settings.cluster.runs_prometheus:

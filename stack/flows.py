@@ -89,8 +89,9 @@ def allowed_flows(settings: Settings) -> set[Flow]:
         *_to("prometheus", ANYWHERE, NODE_EXPORTER_PORT), *_to("prometheus", "node-exporter", NODE_EXPORTER_PORT),
         *_to("prometheus", "kube-state-metrics", 8080),
         *_to("prometheus", "alertmanager", 9093),
-        # Grafana reads every datasource.
-        *_to("grafana", "prometheus", 9090), *_to("grafana", "alertmanager", 9093),
+        # Grafana reads every datasource (Prometheus through the Thanos Querier when there is one).
+        *(_to("grafana", "prometheus", 9090) if not settings.metrics_store.thanos_enabled else []),
+        *_to("grafana", "alertmanager", 9093),
         *_to("grafana", "elasticsearch", 9200), *_to("grafana", "jaeger-query", 16686),
         # Alertmanager gossip and its receivers outside the cluster.
         *_to("alertmanager", "alertmanager", 9094), *_to("alertmanager", "alertmanager", 9094, protocol="UDP"),
@@ -118,7 +119,38 @@ def allowed_flows(settings: Settings) -> set[Flow]:
                    if f.source == "prometheus" and f.target == DCGM_APP]
         flows = [f for f in flows if not {f.source, f.target} & ours] + scraped
         flows += _to("grafana", OPERATOR_PROMETHEUS, c.operator.prometheus_port)
+    flows += metrics_store_flows(settings) + grafana_ha_flows(settings)
     # The ingress controller reaches only what has an Ingress (a host configured, and a login).
     flows += [f for name, port in (("grafana", 3000), ("kibana", 5601)) if name in c.ingress_hosts
               for f in _to(INGRESS_CONTROLLER, name, port)]
     return set(flows)
+
+
+THANOS_GRPC, THANOS_HTTP = 10901, 10902
+
+
+def metrics_store_flows(settings: Settings) -> list[Flow]:
+    """Thanos: the Querier reads sidecars and Store Gateways, three components reach the bucket,
+    Prometheus scrapes them all. Remote write: Prometheus reaches the endpoint's port."""
+    store = settings.metrics_store
+    if store.thanos_enabled:
+        bucket = store.thanos.object_store_port
+        return [
+            *_to("grafana", "thanos-query", THANOS_HTTP),
+            *_to("thanos-query", "prometheus", THANOS_GRPC), *_to("thanos-query", "thanos-store", THANOS_GRPC),
+            *(f for target in ("prometheus", "thanos-query", "thanos-store", "thanos-compactor")
+              for f in _to("prometheus", target, THANOS_HTTP)),
+            *(f for source in ("prometheus", "thanos-store", "thanos-compactor") for f in _to(source, ANYWHERE, bucket)),
+        ]
+    if store.remote_write is not None:
+        return _to("prometheus", ANYWHERE, store.remote_write.port)
+    return []
+
+
+def grafana_ha_flows(settings: Settings) -> list[Flow]:
+    """Grafana on PostgreSQL: its database outside the cluster, and alerting gossip between replicas."""
+    database = settings.grafana.database
+    if not (settings.grafana.deploys_grafana and database.shared):
+        return []
+    return [*_to("grafana", "grafana", 9094), *_to("grafana", "grafana", 9094, protocol="UDP"),
+            *_to("grafana", ANYWHERE, database.port)]

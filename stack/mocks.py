@@ -103,7 +103,21 @@ def fake_secrets(env: str) -> dict[str, str]:
 
     settings = load_settings(env)
     keys = required_secret_keys(settings, upstream_artifacts(settings))
-    return {key: f"TEST-{env}-{key}-s3cr3t-Zq9x" for key in keys}
+    return {key: fake_secret(env, key) for key in keys}
+
+
+#: Secrets with a format of their own: a valid value around the distinctive fake token.
+FAKE_FORMATS = {
+    # One line (a YAML flow mapping), so the leak tests find it in JSON-encoded inputs too.
+    "thanosObjstoreConfig": "{{type: S3, config: {{bucket: llm-router-metrics, endpoint: s3.example.com, "
+                            "access_key: test, secret_key: {token}}}}}",
+    "grafanaDatabaseUrl": "postgres://grafana:{token}@postgres.example.com:5432/grafana",
+}
+
+
+def fake_secret(env: str, key: str) -> str:
+    token = f"TEST-{env}-{key}-s3cr3t-Zq9x"
+    return FAKE_FORMATS.get(key, "{token}").format(token=token)
 
 
 #: A syntactically valid certificate for mocked runs (never a real CA).

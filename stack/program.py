@@ -6,10 +6,10 @@ import pulumi
 
 import dashboards.render
 from foundation.settings import PROJECT, SECTIONS, Settings, SettingsError
-from foundation.settings.grafana import ELASTICSEARCH_CA_CONFIG
+from foundation.settings.grafana import DATABASE_SECRET, ELASTICSEARCH_CA_CONFIG
 from stack.build import build_services, endpoints, upstream_artifacts
 from stack.components import MonitoringService
-from stack.credentials import required_secret_keys, secret_problem
+from stack.credentials import database_port_problem, required_secret_keys, secret_problem
 from stack.grafana_api import GrafanaContent
 from stack.services.grafana_content import content
 
@@ -19,16 +19,19 @@ def read_settings(config: pulumi.Config, env: str) -> Settings:
     return Settings.from_config(env, raw)
 
 
-def read_secrets(config: pulumi.Config, env: str, keys: list[str]) -> dict[str, pulumi.Output[str]]:
+def read_secrets(config: pulumi.Config, env: str, keys: list[str],
+                 settings: Settings | None = None) -> dict[str, pulumi.Output[str]]:
     missing = [key for key in keys if config.get_secret(key) is None]
     if missing:
         commands = "; ".join(f"pulumi config set --secret {key} -s {env}" for key in missing)
         raise SettingsError(env, missing[0], f"missing Pulumi secret(s) {', '.join(missing)}; set with: {commands}")
-    return {key: config.require_secret(key).apply(lambda v, key=key: _checked(env, key, v)) for key in keys}
+    return {key: config.require_secret(key).apply(lambda v, key=key: _checked(env, key, v, settings)) for key in keys}
 
 
-def _checked(env: str, key: str, value: str) -> str:
+def _checked(env: str, key: str, value: str, settings: Settings | None = None) -> str:
     problem = secret_problem(key, value)
+    if problem is None and key == DATABASE_SECRET and settings is not None:
+        problem = database_port_problem(settings, value)
     if problem:
         raise SettingsError(env, key, f"Pulumi secret {problem}")
     return value
@@ -64,7 +67,7 @@ def main() -> list[MonitoringService | GrafanaContent]:
     config = pulumi.Config(PROJECT)
     settings = read_settings(config, env)
     artifacts = upstream_artifacts(settings)
-    secrets = read_secrets(config, env, required_secret_keys(settings, artifacts))
+    secrets = read_secrets(config, env, required_secret_keys(settings, artifacts), settings)
     services = build_services(settings, secrets, artifacts)
     namespace = MonitoringService(services[0])
     components = [namespace, *(MonitoringService(s, pulumi.ResourceOptions(depends_on=[namespace])) for s in services[1:])]

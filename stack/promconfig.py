@@ -16,12 +16,13 @@ from typing import Any
 
 import yaml
 
+from alerts.prometheus_config import REPLICA_LABEL, as_replica  # noqa: F401 - REPLICA_LABEL is re-exported
+
 CONFIG_DIR = "/etc/prometheus/config"
 RULES_DIR = "/etc/prometheus/rules"
 #: ``ca.crt`` of the internal CA (the issuer of every internal certificate).
 CA_DIR = "/etc/prometheus/ca"
 SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-REPLICA_LABEL = "prometheus_replica"
 NODE_EXPORTER = "node-exporter"
 #: Jobs whose targets are in-cluster exporters: job name -> (headless Service, port).
 IN_CLUSTER_JOBS = {NODE_EXPORTER: ("node-exporter", 9100), "kube-state-metrics": ("kube-state-metrics", 8080)}
@@ -53,14 +54,9 @@ def _behind_rbac_proxy(job: dict[str, Any], node_namespace: str) -> dict[str, An
 
 
 def in_cluster(prometheus_yml: str, namespace: str, node_namespace: str, alertmanagers: Sequence[str]) -> str:
-    doc: dict[str, Any] = yaml.safe_load(prometheus_yml) or {}
-    glob = doc.setdefault("global", {})
-    glob.setdefault("external_labels", {})[REPLICA_LABEL] = "${POD_NAME}"  # expand-external-labels
+    doc: dict[str, Any] = as_replica(yaml.safe_load(prometheus_yml) or {}, "${POD_NAME}")  # expand-external-labels
     doc["rule_files"] = [f"{RULES_DIR}/*.yml"]
-    doc["alerting"] = {
-        "alert_relabel_configs": [{"action": "labeldrop", "regex": REPLICA_LABEL}],
-        "alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}],
-    }
+    doc["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": list(alertmanagers)}]}]
     jobs = doc.setdefault("scrape_configs", [])
     present = {j.get("job_name"): i for i, j in enumerate(jobs)}
     for name, (service, port) in IN_CLUSTER_JOBS.items():

@@ -182,6 +182,8 @@ def test_the_env_rules_catch_the_stall_and_sleep_through_a_rolling_restart():
     stall, restart = card.results
     assert stall.ok and 0 < stall.fired["RouterStalled"] <= 10 * 60  # a 5m window and 'for: 1m', then some
     assert restart.ok and restart.fired == {}
+    # Thanos' alerts watch the metrics store, which no scenario simulates: not scored (promtool-tested).
+    assert load_settings("prod").metrics_store.thanos_enabled and not [a for a in card.alerts if a.startswith("Thanos")]
     detection = {s.name: s for s in card.alert_scores()}["RouterStalled"]
     assert detection.info.receiver == "critical-alerts" and detection.info.group_wait_s == 30
     assert detection.to_json()["detections"]["stall"]["time_to_notify_seconds"] == stall.fired["RouterStalled"] + 30

@@ -90,10 +90,12 @@ def test_prod_uses_the_provider_against_the_in_cluster_grafana():
     assert (settings.grafana.delivery, settings.grafana.instance) == ("provider", "in-cluster")
     (provider,) = of_type(resources("prod"), "pulumi:providers:grafana").values()
     assert provider.inputs["url"] == f"https://{settings.cluster.ingress_hosts['grafana']}"
-    # Grafana's database must outlive the pod: a PVC, one replica.
-    grafana = next(r for r in resources("prod") if r.typ == "kubernetes:apps/v1:StatefulSet" and r.name == "grafana")
-    assert grafana.inputs["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "5Gi"
-    assert grafana.inputs["spec"]["replicas"] == 1
+    # Grafana's database must outlive the pods: prod's is an external PostgreSQL that its two
+    # replicas share (a Deployment, no volume), reached through the secret grafanaDatabaseUrl.
+    assert settings.grafana.database.type == "postgres"
+    grafana = next(r for r in resources("prod") if r.typ == "kubernetes:apps/v1:Deployment" and r.name == "grafana")
+    assert grafana.inputs["spec"]["replicas"] == 2
+    assert not [r for r in resources("prod") if r.typ == "kubernetes:apps/v1:StatefulSet" and r.name == "grafana"]
 
 
 def test_dashboard_json_sent_is_byte_identical_to_the_render(renders):

@@ -134,10 +134,10 @@ def _mutated(docs, name, edit):
 @pytest.mark.parametrize(("name", "edit", "unexpected"), [
     # Grafana open to the internet: the flow is not in the table.
     ("grafana", lambda s: s["ingress"][0].update({"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}), "0.0.0.0/0 -> grafana 3000/TCP"),
-    # Prometheus reachable from the ingress controller again.
+    # Prometheus reachable from the ingress controller again (prod's first rule: the Thanos Querier's gRPC).
     ("prometheus", lambda s: s["ingress"][0]["from"].append(
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}),
-     "ingress-controller -> prometheus 9090/TCP"),
+     "ingress-controller -> prometheus 10901/TCP"),
     # Logstash's beats port without a port restriction.
     ("logstash", lambda s: s["ingress"][0].pop("ports"), "filebeat -> logstash any port"),
 ])

@@ -112,6 +112,25 @@ def test_static_router_targets_cannot_be_pod_monitored():
     _refused(config, "cluster.metricsBackend", "router.kubernetes")
 
 
+@pytest.mark.parametrize(("store", "where"), [
+    ({"mode": "thanos"}, "spec.thanos"),
+    ({"mode": "remoteWrite", "remoteWrite": {"url": "https://mimir.example.com/api/v1/push"}}, "spec.remoteWrite"),
+])
+def test_a_long_term_store_of_ours_is_refused_beside_the_operators_prometheus(store, where):
+    """Sidecars and remote_write would belong to a Prometheus this mode does not deploy."""
+    config = operator_config("prod")
+    config["metricsStore"] = store
+    _refused(config, "metricsStore.mode", f"got {store['mode']}", where, "cluster.operator.prometheusUrl")
+    config["metricsStore"] = {"mode": "local"}
+    assert Settings.from_config("prod", config).metrics_store.mode == "local"
+
+
+def test_grafana_ha_on_postgres_is_kept_in_operator_mode():
+    """Grafana stays ours in operator mode: prod's replicas on PostgreSQL carry over."""
+    s = operator_settings("prod")
+    assert s.grafana.database.shared and s.cluster.workloads["grafana"].replicas == 2
+
+
 def test_the_readme_example_is_valid_settings():
     """README's operator-mode block, applied to prod's cluster section, loads as written."""
     import re

@@ -28,7 +28,8 @@ from tests.test_policies import resource_violations, stack_violations
 
 ENVS = available_envs()
 GROUP = "kubernetes:monitoring.coreos.com"
-STANDALONE_ONLY = {"Prometheus", "Alertmanager", "NodeExporter", "KubeStateMetrics"}
+#: Thanos too: its sidecars sit in our Prometheus pods, so operator mode refuses metricsStore.mode: thanos.
+STANDALONE_ONLY = {"Prometheus", "Alertmanager", "NodeExporter", "KubeStateMetrics", "Thanos"}
 
 
 @cache
@@ -114,7 +115,8 @@ def test_grafana_queries_the_clusters_prometheus(env):
         sources = of_type(env, "operator", "grafana:oss/dataSource:DataSource")
         assert {s["url"] for s in sources.values() if s["uid"] == "prometheus"} == {url}
         standalone = of_type(env, "standalone", "grafana:oss/dataSource:DataSource")
-        assert {s["url"] for s in standalone.values() if s["uid"] == "prometheus"} == {"http://prometheus:9090"}
+        ours = "http://thanos-query:10902" if load_settings(env).metrics_store.thanos_enabled else "http://prometheus:9090"
+        assert {s["url"] for s in standalone.values() if s["uid"] == "prometheus"} == {ours}
     else:
         maps = of_type(env, "operator", "core/v1:ConfigMap")
         doc = yaml.safe_load(maps["grafana-datasources"]["data"]["datasources.yaml"])
@@ -124,6 +126,18 @@ def test_grafana_queries_the_clusters_prometheus(env):
     assert [rule["to"] for rule in prometheus] == [[{
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KPS}},
         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_grafana_keeps_its_replicas_and_database_in_operator_mode(env):
+    """Grafana HA does not depend on who runs Prometheus: same replicas, same database settings."""
+    settings = load_settings(env)
+    if not settings.grafana.deploys_grafana:
+        return
+    spec = of_type(env, "operator", ":Deployment")["grafana"]["spec"]
+    assert spec["replicas"] == settings.cluster.workloads["grafana"].replicas
+    env_vars = {e["name"]: e.get("value") for e in spec["template"]["spec"]["containers"][0].get("env", [])}
+    assert (env_vars.get("GF_DATABASE_TYPE") == "postgres") == settings.grafana.database.shared
 
 
 @pytest.mark.parametrize("env", ENVS)

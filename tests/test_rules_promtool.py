@@ -29,14 +29,15 @@ def rendered(request, tmp_path_factory) -> Path:
 
 def test_promtool_check_rules(rendered):
     files = sorted((rendered / "prometheus" / "rules").glob("*.yml"))
-    assert [f.name for f in files] == ["llm-router-alerts.yml", "llm-router-recording.yml", "llm-router-slo.yml"]
+    thanos = ["thanos-alerts.yml"] if load_settings(rendered.name.rstrip("0123456789")).metrics_store.thanos_enabled else []
+    assert [f.name for f in files] == ["llm-router-alerts.yml", "llm-router-recording.yml", "llm-router-slo.yml", *thanos]
     result = promtool_check_rules(files)
     assert result.ok, result.output
 
 
 def test_generated_rule_tests_pass(rendered):
     tests = sorted((rendered / "prometheus" / "tests").glob("*.test.yml"))
-    assert len(tests) == 3
+    assert len(tests) == 3 + load_settings(rendered.name.rstrip("0123456789")).metrics_store.thanos_enabled
     result = promtool_test_rules(tests)
     assert result.ok, result.output
 

@@ -283,7 +283,9 @@ DIGEST = "sha256:" + "ab" * 32
 def test_an_image_pinned_by_digest_drops_the_digest_skip_and_pull_always():
     settings = load_settings("prod")
     image = f"quay.io/prometheus/prometheus:v3.13.2@{DIGEST}"
-    pinned = replace(settings, cluster=replace(settings.cluster, images={**settings.cluster.images, "prometheus": image}))
+    # prod's Prometheus pods also run the Thanos sidecar: both images pinned by digest.
+    images = {**settings.cluster.images, "prometheus": image, "thanos": f"quay.io/thanos/thanos:v0.42.4@{DIGEST}"}
+    pinned = replace(settings, cluster=replace(settings.cluster, images=images))
     sts = build(pinned)[("StatefulSet", "prometheus")]
     c = container(sts["spec"]["template"]["spec"], "prometheus")
     assert c["image"] == image and c["imagePullPolicy"] == "IfNotPresent"

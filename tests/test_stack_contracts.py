@@ -114,9 +114,12 @@ def test_grafana_with_the_provider_mounts_no_provisioning(env):
     """Content comes through the API: no provisioning ConfigMaps, no data-source secret files in the pod."""
     _, _, objs = stack(env)
     assert not [name for kind, name in objs if kind == "ConfigMap" and name.startswith("grafana")]
-    pod = objs[("StatefulSet", "grafana")]["spec"]["template"]["spec"]
+    settings = load_settings(env)
+    kind = "StatefulSet" if settings.cluster.workloads["grafana"].storage else "Deployment"
+    pod = objs[(kind, "grafana")]["spec"]["template"]["spec"]
     assert {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]} == {"/var/lib/grafana", "/tmp", "/etc/grafana/secrets"}
-    assert set(objs[("Secret", "grafana")]["stringData"]) == {"admin-password"}
+    database = {"database-url"} if settings.grafana.database.shared else set()
+    assert set(objs[("Secret", "grafana")]["stringData"]) == {"admin-password"} | database
 
 
 @pytest.mark.parametrize("env", ENVS)

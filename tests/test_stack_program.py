@@ -27,8 +27,9 @@ def by_kind(env, kind):
 def test_every_component_is_a_component_resource(env):
     components = {r.name for r in resources(env) if not r.custom}
     api = {"GrafanaContent"} if load_settings(env).grafana.uses_provider else set()
+    thanos = {"Thanos"} if load_settings(env).metrics_store.thanos_enabled else set()
     gpus = {"DcgmExporter"} if load_settings(env).dcgm.mode == "deploy" else set()
-    assert components == COMPONENTS | api | gpus
+    assert components == COMPONENTS | api | thanos | gpus
     assert all(r.typ == f"llm-router-monitoring:stack:{r.name}" for r in resources(env) if not r.custom)
 
 

@@ -9,7 +9,7 @@ and the stack layer fetches the values with ``pulumi.Config.require_secret``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -22,12 +22,13 @@ from foundation.settings.engines import DCGM_PORT, DcgmSettings, EnginesSettings
 from foundation.settings.errors import SettingsError
 from foundation.settings.grafana import GrafanaSettings
 from foundation.settings.logs import LoggingSettings
+from foundation.settings.metrics_store import THANOS_WORKLOADS, MetricsStoreSettings
 from foundation.settings.reader import Reader
 from foundation.settings.router import PodDiscovery, RouterSettings
 
 PROJECT = "llm-router-monitoring"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-SECTIONS = frozenset({"router", "alerting", "cluster", "logging", "grafana", "engines", "dcgm"})
+SECTIONS = frozenset({"router", "alerting", "cluster", "logging", "grafana", "engines", "dcgm", "metricsStore"})
 
 __all__ = ["Settings", "SettingsError", "load_settings", "available_envs", "PROJECT", "PROJECT_DIR"]
 
@@ -45,6 +46,8 @@ class Settings:
     #: The serving engines behind the router's backends, and the GPUs' DCGM exporter.
     engines: EnginesSettings = EnginesSettings()
     dcgm: DcgmSettings = DcgmSettings()
+    #: Long-term metrics: Prometheus alone, Thanos, or remote write.
+    metrics_store: MetricsStoreSettings = field(default_factory=MetricsStoreSettings)
 
     @classmethod
     def from_config(cls, env: str, config: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> Settings:
@@ -61,27 +64,52 @@ class Settings:
             secret_keys=secret_keys,
             engines=r.parse("engines", EnginesSettings.parse),
             dcgm=r.parse("dcgm", DcgmSettings.parse),
-        )._checked()
+            metrics_store=r.parse("metricsStore", MetricsStoreSettings.parse),
+        )._checked(config.get("cluster"))
 
-    def _checked(self) -> Settings:
-        """Rules across sections."""
+    def _checked(self, cluster_config: Any = None) -> Settings:
+        """Rules across sections (``cluster_config``: the raw ``cluster`` section, for keys given in vain)."""
         self._check_engines()
         g, workload = self.grafana, self.cluster.workloads["grafana"]
-        if g.uses_provider and g.deploys_grafana:
-            if not g.url and "grafana" not in self.cluster.ingress_hosts:
-                raise SettingsError(self.env, "grafana.url", "missing; the provider reaches the in-cluster Grafana "
-                                    "through its ingress: set grafana.url or cluster.ingress.hosts.grafana")
-            # Content created through the API lives in Grafana's database: on an emptyDir it
-            # vanishes at every pod restart, and with several SQLite replicas each has its own.
-            if workload.storage is None:
-                raise SettingsError(self.env, "cluster.grafana.storage", "missing; grafana.delivery: provider keeps "
-                                    "dashboards in Grafana's database, which needs a volume to survive restarts")
+        if g.uses_provider and g.deploys_grafana and not g.url and "grafana" not in self.cluster.ingress_hosts:
+            raise SettingsError(self.env, "grafana.url", "missing; the provider reaches the in-cluster Grafana "
+                                "through its ingress: set grafana.url or cluster.ingress.hosts.grafana")
+        if g.deploys_grafana and g.database.shared and workload.storage is not None:
+            raise SettingsError(self.env, "cluster.grafana.storage", "Grafana keeps its data in PostgreSQL "
+                                "(grafana.database.type: postgres); a volume per replica would hold nothing: remove it")
+        if g.deploys_grafana and not g.database.shared:
+            # SQLite lives in the pod: several replicas would each have their own users, sessions
+            # and alerting state, and content created through the API would vanish without a volume.
             if workload.replicas != 1:
-                raise SettingsError(self.env, "cluster.grafana.replicas", f"expected 1 with grafana.delivery: provider "
-                                    f"(each replica has its own SQLite database), got {workload.replicas}")
-        if self.cluster.operator is not None and self.router.kubernetes is None:
+                raise SettingsError(self.env, "cluster.grafana.replicas", f"expected 1 with SQLite (each replica "
+                                    f"would have its own database: sessions and alerting state not shared), got "
+                                    f"{workload.replicas}; set grafana.database.type: postgres for more")
+            if g.uses_provider and workload.storage is None:
+                raise SettingsError(self.env, "cluster.grafana.storage", "missing; grafana.delivery: provider keeps "
+                                    "dashboards in Grafana's database, which needs a volume to survive restarts "
+                                    "(or grafana.database.type: postgres)")
+        c = self.cluster
+        if c.operator is not None and self.router.kubernetes is None:
             raise SettingsError(self.env, "cluster.metricsBackend", "operator mode scrapes the router with a PodMonitor, "
                                 "which needs router.kubernetes (pod discovery), not static router.targets")
+        if c.operator is not None and self.metrics_store.mode != "local":
+            # Sidecars and remote_write live in the Prometheus pod and its prometheus.yml, and in
+            # operator mode both belong to the cluster's Prometheus resource, not to this stack.
+            where = "spec.thanos (sidecars)" if self.metrics_store.thanos_enabled else "spec.remoteWrite"
+            raise SettingsError(self.env, "metricsStore.mode", (
+                f"expected local (or no metricsStore) with cluster.metricsBackend: operator, got "
+                f"{self.metrics_store.mode}: the cluster's Prometheus is the operator's, so set {where} on its "
+                "Prometheus resource and point cluster.operator.prometheusUrl at what Grafana should query "
+                "(e.g. a Thanos Querier)"))
+        if not self.metrics_store.thanos_enabled and isinstance(cluster_config, Mapping):
+            # Sizing or pinning Thanos where none runs configures nothing (e.g. after a switch to
+            # operator mode or back to local): say so rather than ignore it.
+            images = cluster_config.get("images")
+            given = [f"cluster.{k}" for k in THANOS_WORKLOADS if k in cluster_config]
+            given += ["cluster.images.thanos"] if isinstance(images, Mapping) and "thanos" in images else []
+            if given:
+                raise SettingsError(self.env, given[0], f"only read with metricsStore.mode: thanos; this env has "
+                                    f"mode: {self.metrics_store.mode} and deploys no Thanos: remove this key")
         return self
 
     def _check_engines(self) -> None:

@@ -36,6 +36,7 @@ DEFAULT_IMAGES: dict[str, str] = {
     "kubeStateMetrics": "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.17.0",
     "jaegerIndexCleaner": "docker.io/jaegertracing/jaeger-es-index-cleaner:1.76.0",
     "sysctl": "docker.io/library/busybox:1.37.0",
+    "thanos": "quay.io/thanos/thanos:v0.42.4",  # sidecar, query, store and compact (metricsStore.mode: thanos)
     # NVIDIA's DCGM exporter (DCGM 4.5.3, exporter 4.8.2), deployed on GPU nodes when dcgm.mode is deploy.
     "dcgmExporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
 }
@@ -54,9 +55,19 @@ DEFAULT_WORKLOADS: dict[str, tuple[int, str, str, str, str, str | None]] = {
     # kube-prometheus' sizing: node-exporter's collectors grow with the node's disks and NICs.
     "nodeExporter": (1, "100m", "180Mi", "250m", "180Mi", None),
     "kubeStateMetrics": (1, "50m", "64Mi", "200m", "128Mi", None),
+    # Thanos (metricsStore.mode: thanos). The sidecar runs in every Prometheus pod (no replicas of
+    # its own); the Store Gateway keeps index headers and the Compactor its scratch space on a volume.
+    "thanosSidecar": (1, "50m", "128Mi", "500m", "512Mi", None),
+    "thanosQuery": (1, "100m", "256Mi", "1", "1Gi", None),
+    "thanosStore": (1, "100m", "512Mi", "1", "2Gi", "10Gi"),
+    "thanosCompactor": (1, "100m", "512Mi", "1", "2Gi", "50Gi"),
     # The dcgm-exporter Helm chart's sizing (one pod per GPU node).
     "dcgmExporter": (1, "100m", "128Mi", "200m", "512Mi", None),
 }
+#: Workloads whose replica count is not theirs to choose: the sidecar has one per Prometheus, the
+#: Compactor must run alone against its bucket (docs/components/compact.md: "a singleton").
+FIXED_REPLICAS = {"thanosSidecar": "it runs in every Prometheus pod (cluster.prometheus.replicas)",
+                  "thanosCompactor": "the Compactor must run alone against its bucket"}
 
 WORKLOAD_KEYS = frozenset({"replicas", "resources", "storage"})
 #: Services with no state by default that may be given a volume (Grafana's database, needed when
@@ -221,7 +232,10 @@ def _workload(r: Reader, service: str) -> Workload:
     if storage is None and "storage" in r.data and service not in OPTIONAL_STORAGE:
         raise r.error("storage", f"{service} keeps no state; remove this key")
     size = _quantity(r, "storage", storage) if storage is not None or "storage" in r.data else None
-    return Workload(replicas=r.int("replicas", replicas, minimum=1), resources=resources, storage=size)
+    count = r.int("replicas", replicas, minimum=1)
+    if service in FIXED_REPLICAS and count != 1:
+        raise r.error("replicas", f"expected 1 or nothing: {FIXED_REPLICAS[service]}")
+    return Workload(replicas=count, resources=resources, storage=size)
 
 
 def _quantity(r: Reader, name: str, default: str) -> str:

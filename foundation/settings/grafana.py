@@ -28,6 +28,12 @@ BASIC_ROLES = ("Viewer", "Editor")
 DATASOURCE_KEYS = ("prometheus", "elasticsearch", "tracing")
 #: Pulumi secret holding the service-account token (``auth: token``).
 TOKEN_SECRET = "grafanaApiToken"
+#: Grafana's own database: SQLite on the pod's disk, or an external PostgreSQL that several
+#: replicas share (users, sessions, dashboards, alerting state).
+DATABASES = ("sqlite", "postgres")
+POSTGRES_SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
+#: Pulumi secret holding the PostgreSQL connection, ``postgres://user:password@host:port/database``.
+DATABASE_SECRET = "grafanaDatabaseUrl"
 #: Pulumi config key holding the Elasticsearch CA certificate (PEM, not secret) that API-created
 #: data sources need: Grafana reads ``$__file{}`` references only in provisioning files.
 ELASTICSEARCH_CA_CONFIG = "grafanaElasticsearchCaCert"
@@ -47,6 +53,33 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    type: str = "sqlite"
+    #: PostgreSQL's port (the NetworkPolicy opens it; the URL secret must use it).
+    port: int = 5432
+    ssl_mode: str = "require"
+
+    KEYS = frozenset({"type", "port", "sslMode"})
+
+    @property
+    def shared(self) -> bool:
+        """Replicas share one database: sessions, content and alerting state."""
+        return self.type == "postgres"
+
+    @classmethod
+    def parse(cls, r: Reader) -> DatabaseSettings:
+        r.reject_unknown(cls.KEYS)
+        d = cls()
+        s = cls(type=r.choice("type", DATABASES, d.type), port=r.int("port", d.port, minimum=1),
+                ssl_mode=r.choice("sslMode", POSTGRES_SSL_MODES, d.ssl_mode))
+        if not s.shared and ("port" in r.data or "sslMode" in r.data):
+            raise r.error("type", "port and sslMode are PostgreSQL settings: expected type: postgres")
+        if s.port > 65535:
+            raise r.error("port", f"expected a port number, got {s.port}")
+        return s
+
+
+@dataclass(frozen=True)
 class GrafanaSettings:
     delivery: str = "provisioning"
     instance: str = "in-cluster"
@@ -59,8 +92,9 @@ class GrafanaSettings:
     grants: tuple[Grant, ...] = ()
     #: Data source key -> URL as the external Grafana reaches it.
     datasource_urls: dict[str, str] = field(default_factory=dict)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
 
-    KEYS = frozenset({"delivery", "instance", "url", "auth", "folder", "permissions", "datasourceUrls"})
+    KEYS = frozenset({"delivery", "instance", "url", "auth", "folder", "permissions", "datasourceUrls", "database"})
 
     @property
     def uses_provider(self) -> bool:
@@ -85,6 +119,7 @@ class GrafanaSettings:
             folder_title=folder.str("title", d.folder_title),
             grants=_grants(r.section("permissions")),
             datasource_urls=_datasource_urls(r.section("datasourceUrls")),
+            database=r.parse("database", DatabaseSettings.parse),
         )
         if not UID_RE.match(s.folder_uid):
             raise folder.error("uid", f"expected a Grafana uid (letters, digits, - and _, at most 40), got {s.folder_uid!r}")
@@ -103,6 +138,9 @@ class GrafanaSettings:
             if missing:
                 raise r.error("datasourceUrls", f"missing {', '.join(missing)}; an external Grafana cannot resolve "
                                                 "in-cluster service names, give the URL it reaches each backend at")
+            if "database" in r.data:
+                raise r.error("database", "the stack deploys no Grafana with instance: external; "
+                                          "its database is the external Grafana's business")
         elif s.datasource_urls:
             raise r.error("datasourceUrls", "only for instance: external; the in-cluster Grafana uses service names")
         if s.grants and not s.uses_provider:

@@ -4,6 +4,8 @@
   (type, array normalization, ``ignore_above``, multi-fields, allowed values).
 - ``ecs_logging_spec.json``: elastic/ecs-logging's ``spec/spec.json`` (key order, top-level
   dotted keys, label key sanitization), verbatim.
+- ``thanos.yml``: the flags, object store types and endpoint-config keys of the pinned Thanos
+  release (what the stack passes to Thanos is checked against it).
 - ``otel_semconv.yml``: the OpenTelemetry GenAI attribute registry and the other attributes
   our spans carry, with their types.
 
@@ -25,6 +27,8 @@ HERE = Path(__file__).parent
 ECS_FIELDS_PATH = HERE / "ecs_fields.yml"
 ECS_LOGGING_SPEC_PATH = HERE / "ecs_logging_spec.json"
 SEMCONV_PATH = HERE / "otel_semconv.yml"
+#: Thanos' flags per component, object store types, endpoint config keys (what the stack may pass).
+THANOS_PATH = HERE / "thanos.yml"
 #: Metrics the serving engines and the DCGM exporter export (``vendor_engines.py``).
 ENGINE_METRICS_PATH = HERE / "engine_metrics.yml"
 
@@ -80,6 +84,16 @@ class SemconvReference:
 def semconv_reference() -> SemconvReference:
     raw = yaml.safe_load(SEMCONV_PATH.read_text())
     return SemconvReference(str(raw["semconv_version"]), {k: v["type"] for k, v in raw["attributes"].items()})
+
+
+@functools.cache
+def thanos_reference() -> dict[str, Any]:
+    """The vendored Thanos flags, object store types and endpoint config keys."""
+    return dict(yaml.safe_load(THANOS_PATH.read_text()))
+
+
+def thanos_objstore_types() -> tuple[str, ...]:
+    return tuple(thanos_reference()["objstore_types"])
 
 
 @functools.cache

@@ -1,6 +1,7 @@
 """Score one env's alerting rules (or a proposed set) over the scenario library.
 
-The rules are those ``llmmon render`` writes (or the ``*.yml`` files of ``--rules DIR``):
+The rules are those ``llmmon render`` writes (or the ``*.yml`` files of ``--rules DIR``), but
+Thanos' own (``thanos-alerts.yml``: the metrics store is not simulated):
 alerting rules and the recording rules they read, in their groups and order; recording rules
 no alert reads are left out (they change no alert, and cost evaluation time). Scenarios run
 in parallel worker processes, each simulating its fleet and handing it to promtool.
@@ -18,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from alerts import thanos
 from alerts.definitions import SPECS
 from alerts.groups import effective_threshold
 from alerts.model import duration_seconds
@@ -122,7 +124,11 @@ def score(settings: Settings, rules_dir: Path | None = None, scenarios: Iterable
     with tempfile.TemporaryDirectory(prefix="llmmon-alert-quality-") as tmp:
         render = Path(tmp) / "render"
         write(collect(settings), render)
-        rule_files = sorted((rules_dir or render / "prometheus" / "rules").glob("*.yml"))
+        # Thanos' own alerts watch the metrics store, which no scenario simulates (its absent()
+        # rules would fire in every one, as they would in the local stack, where Thanos does not
+        # run either): their promtool suite tests them instead.
+        rule_files = sorted(f for f in (rules_dir or render / "prometheus" / "rules").glob("*.yml")
+                            if f.name != thanos.RULE_FILE)
         if not rule_files:
             raise FileNotFoundError(f"no rule files (*.yml) in {rules_dir}")
         rules = rule_set(rule_files, Path(tmp) / "scored-rules.yml")

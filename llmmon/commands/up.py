@@ -19,6 +19,7 @@ from foundation.settings import available_envs, load_settings
 from llmmon.checkers import MissingTool
 from llmmon.command_errors import CommandError, non_negative, os_problem, port_number, positive_seconds
 from llmmon.localstack.configs import PROFILES, LocalConfigs
+from llmmon.localstack.ha import HA_ALERTMANAGERS, HA_PROMETHEUS
 from llmmon.localstack.httpjson import NotReady
 from llmmon.localstack.processes import signals_interrupt
 from llmmon.localstack.restarts import GaveUp
@@ -41,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--router", choices=ROUTERS, default="example",
                    help="traffic source: the simulated example router, or a real LiteLLM Router (mock answers) "
                    "measured by app_instrumentation.integrations.litellm")
+    p.add_argument("--ha", action="store_true",
+                   help=f"high availability: {HA_PROMETHEUS} Prometheus replicas (same rules, own prometheus_replica "
+                   f"label) and a {HA_ALERTMANAGERS}-peer Alertmanager cluster gossiping on loopback")
     for name, default in (("router", 8080), ("prometheus", 9090), ("alertmanager", 9093)):
         p.add_argument(f"--{name}-port", type=port_number, default=default, metavar="PORT",
                        help=f"preferred {name} port on 127.0.0.1 (default {default}); if busy, or 0, a free one")
@@ -70,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
         workdir=args.workdir, env=args.env, profile=args.profile, traffic_rps=args.traffic,
         router_port=args.router_port, prometheus_port=args.prometheus_port,
         alertmanager_port=args.alertmanager_port,
-        prometheus_flags=list(PROFILES[args.profile].prometheus_flags),
+        prometheus_flags=list(PROFILES[args.profile].prometheus_args(args.ha)),
+        cluster_flags=list(PROFILES[args.profile].cluster_flags),
+        prometheus_replicas=HA_PROMETHEUS if args.ha else 1, alertmanager_peers=HA_ALERTMANAGERS if args.ha else 1,
     )
     if args.router == "litellm":
         options.router_argv.append("--litellm")
@@ -97,11 +103,12 @@ def _run_stack(stack: LocalStack, args: argparse.Namespace) -> int:
         print(f"env {args.env}, profile {args.profile}, workdir {args.workdir}")
         for note in stack.notes:
             print(f"  note: {note}")
-        for name, url, pid in (("router", state.router_url, state.pids["router"]),
-                               ("prometheus", state.prometheus_url, state.pids["prometheus"]),
-                               ("alertmanager", state.alertmanager_url, state.pids["alertmanager"]),
-                               ("webhook sink", state.webhook_url, None)):
-            print(f"  {name:<13}{url}" + (f"  (pid {pid})" if pid else ""))
+        urls = {"router": state.router_url,
+                **dict(zip(stack.prometheus_names, state.prometheus_urls, strict=True)),
+                **dict(zip(stack.alertmanager_names, state.alertmanager_urls, strict=True))}
+        for name, url in (*urls.items(), ("webhook sink", state.webhook_url)):
+            pid = state.processes.get(name)
+            print(f"  {name:<15}{url}" + (f"  (pid {pid})" if pid else ""))
         print(f"  notifications {state.notifications_file}\n"
               f"Inject faults with: llmmon fault --workdir {args.workdir} error-burst|slow|outage|router-down|"
               f"router-up|clear.  Ctrl-C stops everything.", flush=True)
@@ -113,7 +120,8 @@ def _run_stack(stack: LocalStack, args: argparse.Namespace) -> int:
         code = 1
     finally:
         stack.stop()
-        print("\nstopped: router, prometheus, alertmanager, webhook sink", flush=True)
+        stopped = ", ".join(["router", *stack.prometheus_names, *stack.alertmanager_names, "webhook sink"])
+        print(f"\nstopped: {stopped}", flush=True)
     return code
 
 

@@ -7,15 +7,17 @@ with loopback targets, and the Alertmanager config with every receiver pointed a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from alerts import render as alerts_render
-from alerts.alertmanager import local_alertmanager_config
-from alerts.prometheus_config import prometheus_config
+from alerts.alertmanager import LOCAL_TIMINGS, local_alertmanager_config
+from alerts.prometheus_config import as_replica, prometheus_config
 from alerts.scrape_jobs import DCGM_JOB, StaticTarget
 from alerts.yamlfmt import dump
 from foundation.settings import Settings
+from foundation.settings.alerting import RoutingSettings
 from llmmon.example_router.config import RouterConfig
 from llmmon.example_router.engine_sim import engine_pod
 from llmmon.localstack.stack import Endpoints
@@ -27,13 +29,49 @@ class Profile:
     #: Scrape and rule evaluation interval; None keeps the env's.
     interval: str | None
     prometheus_flags: tuple[str, ...] = ()
+    #: ``--ha``: how long each Alertmanager peer waits for the one before it to notify
+    #: (``--cluster.peer-timeout``; Alertmanager's default is 15s).
+    peer_timeout_s: int = 15
+    #: ``--ha``: how long Prometheus waits for an Alertmanager to take a batch of alerts, and how
+    #: often it re-sends firing alerts (None: Prometheus' defaults, 10s and 1m). Prometheus sends
+    #: each batch to every Alertmanager and waits for the slowest (prometheus/prometheus#7676),
+    #: so a stopped peer holds every refresh for the timeout; an alert not refreshed within
+    #: 4 × the resend delay expires in the other peers. Production has 10s against 4 × 1m; the
+    #: test profile keeps that order with 2s against 4 × 3s.
+    notify_timeout: str | None = None
+    ha_resend_delay: str | None = None
+
+    @property
+    def cluster_flags(self) -> tuple[str, ...]:
+        return (f"--cluster.peer-timeout={self.peer_timeout_s}s",)
+
+    def prometheus_args(self, ha: bool) -> tuple[str, ...]:
+        if not ha or self.ha_resend_delay is None:
+            return self.prometheus_flags
+        kept = [f for f in self.prometheus_flags if not f.startswith(RESEND_DELAY)]
+        return (*kept, f"{RESEND_DELAY}{self.ha_resend_delay}")
 
 
+RESEND_DELAY = "--rules.alert.resend-delay="
 PROFILES: dict[str, Profile] = {
     "default": Profile("default", None),
-    # Alerts fire within seconds: 1s scrape/evaluation, firing alerts re-sent every second.
-    "test": Profile("test", "1s", ("--rules.alert.resend-delay=1s",)),
+    # Alerts fire within seconds: 1s scrape/evaluation, firing alerts re-sent every second; an
+    # Alertmanager peer waits 2s per position for the ones before it (see ha_timings).
+    "test": Profile("test", "1s", (f"{RESEND_DELAY}1s",), peer_timeout_s=2, notify_timeout="2s",
+                    ha_resend_delay="3s"),
 }
+
+
+def ha_timings(peer_timeout_s: int, peers: int) -> RoutingSettings:
+    """The local timings for a cluster: ``group_interval`` longer than the last peer's wait.
+
+    A peer decides whether to notify from the group as it was when its wait began; if
+    ``group_interval`` were shorter than ``(peers - 1) × peer timeout``, a peer behind in line
+    could still be waiting on an older group state when the peer before it has already sent a
+    newer one, and send the older one after it (a firing notification after the resolved one:
+    Alertmanager issue 4008). Production timings (5m against 2 × 15s) keep that order too.
+    """
+    return dataclasses.replace(LOCAL_TIMINGS, group_interval=f"{peer_timeout_s * (peers - 1) + 1}s")
 
 
 def simulated_targets(settings: Settings, router: str, config: RouterConfig | None = None
@@ -77,12 +115,22 @@ class LocalConfigs:
         return paths
 
     def prometheus_yml(self, endpoints: Endpoints, rule_files: list[Path]) -> str:
-        return dump(prometheus_config(
-            self.settings, router_targets=[endpoints.router], alertmanagers=[endpoints.alertmanager],
+        config = prometheus_config(
+            self.settings, router_targets=[endpoints.router], alertmanagers=list(endpoints.all_alertmanagers),
             rule_files=[str(p) for p in rule_files], node_exporter_targets=[], kubernetes=False,
             self_target=endpoints.prometheus, interval=self.profile.interval,
             pod_job_targets=simulated_targets(self.settings, endpoints.router) if self.engines else {},
-        ))
+        )
+        if endpoints.replica is None:
+            return dump(config)
+        if self.profile.notify_timeout:
+            config["alerting"]["alertmanagers"][0]["timeout"] = self.profile.notify_timeout
+        return dump(as_replica(config, endpoints.replica))
 
     def alertmanager_yml(self, endpoints: Endpoints) -> str:
-        return dump(local_alertmanager_config(self.settings, f"{endpoints.webhook_url}/alerts"))
+        # Every peer posts to the same sink; the path names the peer that sent (who deduplicated).
+        if endpoints.replica is None:
+            return dump(local_alertmanager_config(self.settings, f"{endpoints.webhook_url}/alerts"))
+        timings = ha_timings(self.profile.peer_timeout_s, len(endpoints.all_alertmanagers))
+        return dump(local_alertmanager_config(self.settings, f"{endpoints.webhook_url}/alerts/{endpoints.replica}",
+                                              timings))

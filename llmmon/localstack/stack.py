@@ -17,12 +17,12 @@ from typing import Any, Protocol
 from llmmon.checkers import require
 from llmmon.example_router.faults import restore_bodies
 from llmmon.localstack.api import Alertmanager, Prometheus
-from llmmon.localstack.httpjson import get_json, send_json, wait_ready, wait_until
+from llmmon.localstack.httpjson import get_json, is_ok, send_json, wait_ready, wait_until
 from llmmon.localstack.ports import HOST, is_free, pick_port
 from llmmon.localstack.processes import Child, Supervisor
 from llmmon.localstack.restarts import Backoff, Restarter
 from llmmon.localstack.state import StackState
-from llmmon.localstack.status import status_line
+from llmmon.localstack.status import ha_summary, status_line
 from llmmon.localstack.webhook import WebhookSink
 
 PROMETHEUS = "prometheus"
@@ -31,12 +31,24 @@ ALERTMANAGER = "prometheus-alertmanager"  # the Debian package's daemon name
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where each component listens; what the configuration builder needs to know."""
+    """Where each component listens; what the configuration builder needs to know.
+
+    With ``--ha`` the builder is asked once per replica: ``prometheus`` (or ``alertmanager``) is
+    then that replica's address and ``replica`` its name (``prometheus-1``, ``alertmanager-0``).
+    """
 
     router: str  # host:port
     prometheus: str
     alertmanager: str
     webhook_url: str  # base URL of the sink
+    #: Every Alertmanager of the cluster (each Prometheus notifies all); empty: just ``alertmanager``.
+    alertmanagers: tuple[str, ...] = ()
+    #: Name of the replica being configured (None: a single Prometheus and Alertmanager).
+    replica: str | None = None
+
+    @property
+    def all_alertmanagers(self) -> tuple[str, ...]:
+        return self.alertmanagers or (self.alertmanager,)
 
 
 class ConfigBuilder(Protocol):
@@ -63,6 +75,12 @@ class StackOptions:
     ready_timeout: float = 60.0
     #: Extra prometheus flags (the test profile shortens the alert resend delay).
     prometheus_flags: list[str] = field(default_factory=list)
+    #: High availability (``--ha``): Prometheus replicas with the same rules, and an Alertmanager
+    #: cluster gossiping on loopback; 1 and 1 is the single stack.
+    prometheus_replicas: int = 1
+    alertmanager_peers: int = 1
+    #: Extra flags of clustered Alertmanagers (the test profile shortens the peer timeout).
+    cluster_flags: list[str] = field(default_factory=list)
     #: Delays before restarting a crashed child, and when to give up.
     restart_backoff: Backoff = field(default_factory=Backoff)
     #: Command that runs the router; "{port}" and "{rps}" are substituted.
@@ -82,6 +100,8 @@ class LocalStack:
         self.state: StackState | None = None
         self._commands: queue.Queue[tuple[Callable[[], Any], queue.Queue[Any]]] = queue.Queue()
         self._serving = False
+        #: Child name -> the URL that answers 200 once it is ready.
+        self._ready: dict[str, str] = {}
         #: The router's injected faults while it is down (restored by router_up).
         self._faults: dict[str, Any] | None = None
         #: What the user should know about the start (a preferred port that was taken, a stale state.json).
@@ -109,40 +129,103 @@ class LocalStack:
             "router-up": lambda: self._in_main_thread(self.router_up),
         }).start()
         taken: set[int] = {self.sink.port}
-        preferred = {"router": o.router_port, "prometheus": o.prometheus_port, "alertmanager": o.alertmanager_port}
-        ports = {name: pick_port(pref, taken=taken) for name, pref in preferred.items()}
-        self.notes += [f"port {pref} for {name} is taken; using {ports[name]} instead"
-                       for name, pref in preferred.items() if pref and ports[name] != pref]
+        router = self._port("router", o.router_port, taken)
+        proms = [self._port(name, o.prometheus_port if i == 0 else None, taken)
+                 for i, name in enumerate(self.prometheus_names)]
+        ams = [self._port(name, o.alertmanager_port if i == 0 else None, taken)
+               for i, name in enumerate(self.alertmanager_names)]
         self.endpoints = e = Endpoints(
-            router=f"{HOST}:{ports['router']}", prometheus=f"{HOST}:{ports['prometheus']}",
-            alertmanager=f"{HOST}:{ports['alertmanager']}", webhook_url=self.sink.url,
+            router=f"{HOST}:{router}", prometheus=f"{HOST}:{proms[0]}", alertmanager=f"{HOST}:{ams[0]}",
+            webhook_url=self.sink.url, alertmanagers=tuple(f"{HOST}:{p}" for p in ams) if self.ha else (),
         )
         rules = self.configs.rule_files(w)
-        (w / "prometheus.yml").write_text(self.configs.prometheus_yml(e, rules))
-        (w / "alertmanager.yml").write_text(self.configs.alertmanager_yml(e))
-
-        am = self.supervisor.start("alertmanager", [
-            require(ALERTMANAGER), f"--config.file={w / 'alertmanager.yml'}",
-            f"--storage.path={w / 'data' / 'alertmanager'}", f"--web.listen-address={e.alertmanager}",
-            "--cluster.listen-address=",  # no gossip: a single local instance
-        ])
-        router = self._start_router()
-        prom = self.supervisor.start("prometheus", [
-            require(PROMETHEUS), f"--config.file={w / 'prometheus.yml'}",
-            f"--storage.tsdb.path={w / 'data' / 'prometheus'}", f"--web.listen-address={e.prometheus}",
-            "--web.enable-lifecycle", *o.prometheus_flags,
-        ])
-        wait_ready(f"http://{e.alertmanager}/-/ready", o.ready_timeout, am)
-        wait_ready(f"http://{e.router}/health/live", o.ready_timeout, router)
-        wait_ready(f"http://{e.prometheus}/-/ready", o.ready_timeout, prom)
+        gossip = [pick_port(None, taken=taken) for _ in ams] if len(ams) > 1 else []
+        children = [self._start_alertmanager(i, name, port, gossip) for i, (name, port) in
+                    enumerate(zip(self.alertmanager_names, ams, strict=True))]
+        children.append(self._start_router())
+        children += [self._start_prometheus(name, port, rules) for name, port in
+                     zip(self.prometheus_names, proms, strict=True)]
+        self._ready["router"] = f"http://{e.router}/health/live"
+        for child in children:
+            wait_ready(self._ready[child.name], o.ready_timeout, child)
+        prometheus_urls = [f"http://{HOST}:{p}" for p in proms]
+        alertmanager_urls = [f"http://{HOST}:{p}" for p in ams]
+        processes = self.pids()
         self.state = StackState(
             env=o.env, profile=o.profile,
-            prometheus_url=f"http://{e.prometheus}", alertmanager_url=f"http://{e.alertmanager}",
+            prometheus_url=prometheus_urls[0], alertmanager_url=alertmanager_urls[0],
             router_url=f"http://{e.router}", webhook_url=self.sink.url, control_url=f"{self.sink.url}/control",
-            notifications_file=str(self.sink.path), pids=self.pids(), started_at=time.time(), up_pid=os.getpid(),
+            notifications_file=str(self.sink.path), pids=processes, processes=processes,
+            prometheus_urls=prometheus_urls, alertmanager_urls=alertmanager_urls,
+            started_at=time.time(), up_pid=os.getpid(),
         )
         self.state.write(w)
         return self.state
+
+    @property
+    def ha(self) -> bool:
+        return self.options.prometheus_replicas > 1 or self.options.alertmanager_peers > 1
+
+    def _names(self, base: str, count: int) -> list[str]:
+        return [f"{base}-{i}" for i in range(count)] if self.ha else [base]
+
+    @property
+    def prometheus_names(self) -> list[str]:
+        return self._names("prometheus", self.options.prometheus_replicas)
+
+    @property
+    def alertmanager_names(self) -> list[str]:
+        return self._names("alertmanager", self.options.alertmanager_peers)
+
+    def _port(self, name: str, preferred: int | None, taken: set[int]) -> int:
+        port = pick_port(preferred, taken=taken)
+        if preferred and port != preferred:
+            self.notes.append(f"port {preferred} for {name} is taken; using {port} instead")
+        return port
+
+    def _start_alertmanager(self, index: int, name: str, port: int, gossip: list[int]) -> Child:
+        """One Alertmanager; in a cluster it gossips on its own loopback port with every other peer."""
+        assert self.endpoints is not None
+        w, address = self.workdir, f"{HOST}:{port}"
+        replica = dataclasses.replace(self.endpoints, alertmanager=address, replica=name if self.ha else None)
+        config = w / ("alertmanager.yml" if not self.ha else f"{name}.yml")
+        config.write_text(self.configs.alertmanager_yml(replica))
+        if gossip:
+            cluster = [f"--cluster.listen-address={HOST}:{gossip[index]}",
+                       f"--cluster.advertise-address={HOST}:{gossip[index]}",
+                       *(f"--cluster.peer={HOST}:{p}" for i, p in enumerate(gossip) if i != index),
+                       *self.options.cluster_flags]
+        else:
+            cluster = ["--cluster.listen-address="]  # no gossip: a single local instance
+        self._ready[name] = f"http://{address}/-/ready"
+        return self.supervisor.start(name, [
+            require(ALERTMANAGER), f"--config.file={config}", f"--storage.path={w / 'data' / name}",
+            f"--web.listen-address={address}", *cluster,
+        ])
+
+    def _start_prometheus(self, name: str, port: int, rules: list[Path]) -> Child:
+        """One Prometheus; HA replicas differ only in their ``prometheus_replica`` label and port."""
+        assert self.endpoints is not None
+        w, address = self.workdir, f"{HOST}:{port}"
+        replica = dataclasses.replace(self.endpoints, prometheus=address, replica=name if self.ha else None)
+        config = w / ("prometheus.yml" if not self.ha else f"{name}.yml")
+        config.write_text(self.configs.prometheus_yml(replica, rules))
+        self._ready[name] = f"http://{address}/-/ready"
+        return self.supervisor.start(name, [
+            require(PROMETHEUS), f"--config.file={config}", f"--storage.tsdb.path={w / 'data' / name}",
+            f"--web.listen-address={address}", "--web.enable-lifecycle", *self.options.prometheus_flags,
+        ])
+
+    def restart(self, name: str) -> Child:
+        """Start a stopped or killed child again with its command (same ports, data and peers)."""
+        child = self.supervisor.get(name)
+        if child is None:
+            raise KeyError(f"no child named {name}")
+        self.supervisor.stop(name)  # reap the dead group before reusing the name
+        fresh = self.supervisor.start(name, child.argv)
+        wait_ready(self._ready[name], self.options.ready_timeout, fresh)
+        self._write_pids()
+        return fresh
 
     def stop(self) -> None:
         self.supervisor.stop_all()
@@ -204,7 +287,8 @@ class LocalStack:
 
     def _write_pids(self) -> None:
         if self.state is not None:
-            self.state = dataclasses.replace(self.state, pids=self.pids())
+            processes = self.pids()
+            self.state = dataclasses.replace(self.state, pids=processes, processes=processes)
             self.state.write(self.workdir)
 
     def pids(self) -> dict[str, int]:
@@ -222,7 +306,12 @@ class LocalStack:
         return Alertmanager(self.state.alertmanager_url)
 
     def status(self) -> str:
-        return status_line(self.prometheus, self.sink.records() if self.sink else [])
+        """The status line, read from the first Prometheus that is ready (HA: one may be down)."""
+        assert self.state is not None
+        urls = self.state.prometheus_urls
+        prom = next((Prometheus(u) for u in urls if is_ok(f"{u}/-/ready", timeout=1)), Prometheus(urls[0]))
+        line = status_line(prom, self.sink.records() if self.sink else [])
+        return f"{line} | {ha_summary(urls, self.state.alertmanager_urls)}" if self.ha else line
 
     def serve(self, seconds: float | None, on_tick: Callable[[str], None], tick: float = 2.0,
               say: Callable[[str], None] | None = None) -> None:

@@ -33,10 +33,23 @@ class StackState:
     started_at: float = 0.0
     #: The ``llmmon up`` process (0 in files written before it was recorded).
     up_pid: int = 0
+    #: Every Prometheus / Alertmanager of the stack (``--ha``: two and three; else one each).
+    prometheus_urls: list[str] = field(default_factory=list)
+    alertmanager_urls: list[str] = field(default_factory=list)
+    #: Running child name -> PID (``prometheus-0``, ``alertmanager-2``, ``router``, ...); ``pids``
+    #: holds the same map for readers written before ``processes`` existed.
+    processes: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Files and callers that know only one of the names get the other filled in.
+        object.__setattr__(self, "processes", dict(self.processes or self.pids))
+        object.__setattr__(self, "pids", dict(self.processes))
+        object.__setattr__(self, "prometheus_urls", list(self.prometheus_urls or [self.prometheus_url]))
+        object.__setattr__(self, "alertmanager_urls", list(self.alertmanager_urls or [self.alertmanager_url]))
 
     def is_live(self) -> bool:
         """Its ``llmmon up`` and at least one of its children still run (dead PIDs: a stale file)."""
-        return (not self.up_pid or pid_alive(self.up_pid)) and any(pid_alive(p) for p in self.pids.values())
+        return (not self.up_pid or pid_alive(self.up_pid)) and any(pid_alive(p) for p in self.processes.values())
 
     def stale_reason(self, workdir: Path) -> str:
         who = (f"the llmmon up that wrote it (pid {self.up_pid}) is not running any more" if self.up_pid

@@ -11,9 +11,11 @@ import yaml
 
 from dashboards.datasources import DASHBOARDS_MOUNT
 from dashboards.render import DASHBOARDS_DIR, DATASOURCES_FILE, PROVIDER_FILE
+from foundation.settings.grafana import DATABASE_SECRET
 from stack import network as net
 from stack import objects as k
 from stack.model import Context, Service
+from stack.services import thanos
 from stack.services.elasticsearch import CA_DIR, ES_PORT, ca_volume
 from stack.services.grafana_content import READER_SECRET, SECRETS_DIR, provisioning_document
 
@@ -25,6 +27,33 @@ PORT = k.Port("http", 3000)
 UID = k.DEFAULT_UID
 PROVISIONING = "/etc/grafana/provisioning"
 DATA_DIR = "/var/lib/grafana"
+
+
+#: Unified alerting's gossip between replicas (shared silences and notification state).
+GOSSIP = [k.Port("gossip-tcp", 9094), k.Port("gossip-udp", 9094, "UDP")]
+ALERTING_PEERS = "grafana-alerting"
+
+
+def ha_env(ctx: Context) -> list[k.Obj]:
+    """Replicas on one PostgreSQL (users, sessions, dashboards, alert rules) whose alertmanagers
+    gossip like Alertmanager's own cluster, so each alert notification is sent once."""
+    db = ctx.settings.grafana.database
+    return [
+        k.env_value("GF_DATABASE_TYPE", "postgres"),
+        k.env_value("GF_DATABASE_URL__FILE", f"{SECRETS_DIR}/database-url"),
+        k.env_value("GF_DATABASE_SSL_MODE", db.ssl_mode),
+        k.env_field("POD_IP", "status.podIP"),
+        k.env_value("GF_UNIFIED_ALERTING_HA_LISTEN_ADDRESS", f"$(POD_IP):{GOSSIP[0].port}"),
+        k.env_value("GF_UNIFIED_ALERTING_HA_ADVERTISE_ADDRESS", f"$(POD_IP):{GOSSIP[0].port}"),
+        k.env_value("GF_UNIFIED_ALERTING_HA_PEERS", f"{ALERTING_PEERS}.{ctx.namespace}.svc:{GOSSIP[0].port}"),
+    ]
+
+
+def prometheus_flow(ctx: Context) -> net.Flow:
+    """Grafana's Prometheus data source: the Thanos Querier when the env runs Thanos."""
+    if ctx.settings.metrics_store.thanos_enabled:
+        return net.Flow(net.apps(thanos.QUERY), [thanos.HTTP])
+    return net.Flow(net.apps("prometheus"), [k.Port("prometheus", 9090)])
 
 
 def _datasources(ctx: Context, text: str) -> str:
@@ -62,11 +91,10 @@ def _provisioning(ctx: Context) -> tuple[list[k.Obj], list[k.Obj], list[k.Obj]]:
 
 
 def _metrics_backend(ctx: Context) -> list[net.Flow]:
-    """Our Prometheus and Alertmanager, or in operator mode the cluster's Prometheus pods."""
+    """Our Prometheus (or Thanos Querier) and Alertmanager, or in operator mode the cluster's Prometheus pods."""
     o = ctx.cluster.operator
     if o is None:
-        return [net.Flow(net.apps("prometheus"), [k.Port("prometheus", 9090)]),
-                net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)])]
+        return [prometheus_flow(ctx), net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)])]
     return [net.Flow([net.prometheus(ctx.namespace, o)], [k.Port("prometheus", o.prometheus_port)])]
 
 
@@ -88,9 +116,14 @@ def build(ctx: Context) -> Service:
     ]
     if NAME in c.ingress_hosts:
         env.append(k.env_value("GF_SERVER_ROOT_URL", f"https://{c.ingress_hosts[NAME]}/"))
-    ca = [k.mount("es-ca", CA_DIR)] if file_secrets else []
+    database = ctx.settings.grafana.database
+    if database.shared:
+        env += ha_env(ctx)
+        file_secrets["database-url"] = ctx.secret(DATABASE_SECRET)
+    ca = [k.mount("es-ca", CA_DIR)] if not ctx.settings.grafana.uses_provider else []
     container = k.Container(
-        name=NAME, image=app.image, resources=w.resources, ports=[PORT], env=env, run_as_user=UID,
+        name=NAME, image=app.image, resources=w.resources, ports=[PORT, *(GOSSIP if database.shared else [])], env=env,
+        run_as_user=UID,
         mounts=[
             k.mount("data", DATA_DIR, read_only=False),
             k.mount("tmp", "/tmp", read_only=False),
@@ -105,6 +138,7 @@ def build(ctx: Context) -> Service:
     pod = k.PodSpec(
         containers=[container], fs_group=UID,
         config_checksum=k.checksum(*(m["data"] for m in maps)),
+        extra={"affinity": k.spread(app)} if database.shared else {},
         volumes=[
             *([] if persistent else [k.empty_dir("data", "1Gi")]), k.empty_dir("tmp"),
             *provisioning_volumes,
@@ -120,13 +154,17 @@ def build(ctx: Context) -> Service:
         k.secret(app, "grafana", {"admin-password": ctx.secret("grafanaAdminPassword"), **file_secrets}),
         *maps,
         k.service(app, [PORT]),
+        *([k.service(app, GOSSIP, name=ALERTING_PEERS, headless=True)] if database.shared else []),
         workload,
         k.pod_disruption_budget(app),
         net.allow(
             app,
-            ingress=[net.Flow(net.ingress_controller(app, c.ingress_hosts, c.ingress_namespace), [PORT])],
+            ingress=[net.Flow(net.ingress_controller(app, c.ingress_hosts, c.ingress_namespace), [PORT]),
+                     *([net.Flow(net.apps(NAME), GOSSIP)] if database.shared else [])],
             egress=[
                 *_metrics_backend(ctx),
+                *([net.Flow(net.apps(NAME), GOSSIP), net.Flow(net.anywhere(), [k.Port("postgres", database.port)])]
+                  if database.shared else []),
                 net.Flow(net.apps("elasticsearch"), [ES_PORT]),
                 net.Flow(net.apps("jaeger-query"), [k.Port("jaeger", 16686)]),
             ],

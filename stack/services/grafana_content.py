@@ -18,6 +18,7 @@ from dashboards.datasources import ELASTICSEARCH_UID, PROMETHEUS_UID, TRACING_UI
 from dashboards.render import DASHBOARDS_DIR
 from foundation.settings import Settings
 from foundation.settings.grafana import TOKEN_SECRET, Grant
+from stack.services import thanos
 from stack.services.elasticsearch import CA_DIR, HTTPS_URL
 
 #: The read-only Elasticsearch user the log data source signs in as (created by the ES setup job).
@@ -27,6 +28,8 @@ READER_SECRET = "grafanaReaderPassword"
 SECRETS_DIR = "/etc/grafana/secrets"
 #: Provisioning-file keys with no API counterpart.
 PROVISIONING_ONLY = frozenset({"editable"})
+#: The Thanos Querier, Grafana's Prometheus data source with ``metricsStore.mode: thanos``.
+QUERIER_URL = f"http://{thanos.QUERY}:{thanos.HTTP.port}"
 #: settings.grafana.datasourceUrls key -> data source uid.
 UID_OF = {"prometheus": PROMETHEUS_UID, "elasticsearch": ELASTICSEARCH_UID, "tracing": TRACING_UID}
 
@@ -71,9 +74,10 @@ ES_SECURE = {
 def datasources(settings: Settings, document: Mapping[str, Any]) -> list[DataSource]:
     """The rendered data sources as this env's Grafana reaches the backends.
 
-    Elasticsearch is reached over TLS as the read-only user. In operator mode Prometheus is the
-    cluster's (``cluster.operator.prometheusUrl``). An external Grafana reaches every backend at
-    the URL the settings give (in-cluster service names do not resolve there).
+    Prometheus is the Thanos Querier when the env runs Thanos, and in operator mode the cluster's
+    (``cluster.operator.prometheusUrl``). Elasticsearch is reached over TLS as the read-only user.
+    An external Grafana reaches every backend at the URL the settings give (in-cluster service
+    names do not resolve there).
     """
     external = settings.grafana.datasource_urls
     operator = settings.cluster.operator
@@ -87,6 +91,10 @@ def datasources(settings: Settings, document: Mapping[str, Any]) -> list[DataSou
             fields.update(url=HTTPS_URL, basicAuth=True, basicAuthUser=READER_USER)
             fields.setdefault("jsonData", {})["tlsAuthWithCACert"] = True
             secure = dict(ES_SECURE)
+        if fields.get("uid") == PROMETHEUS_UID and settings.metrics_store.thanos_enabled and not external:
+            # Both replicas deduplicated and the bucket's history, downsampled for long ranges.
+            fields["url"] = QUERIER_URL
+            fields.setdefault("jsonData", {})["prometheusType"] = "Thanos"
         for key, uid in UID_OF.items():
             if fields.get("uid") == uid and key in external:
                 fields["url"] = external[key]

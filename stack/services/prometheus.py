@@ -11,6 +11,7 @@ from stack import network as net
 from stack import objects as k
 from stack.model import Context, Service
 from stack.promconfig import CA_DIR, CONFIG_DIR, RULES_DIR, in_cluster
+from stack.services import longterm
 from stack.services.alertmanager import peer_addresses
 from stack.services.elasticsearch import ca_volume
 
@@ -38,7 +39,8 @@ def config_files(ctx: Context) -> dict[str, str]:
     if text is None:
         return {}
     am = ctx.workload("alertmanager").replicas
-    return {"prometheus.yml": in_cluster(text, ctx.namespace, ctx.node_namespace, peer_addresses(ctx.namespace, am, 9093))}
+    config = in_cluster(text, ctx.namespace, ctx.node_namespace, peer_addresses(ctx.namespace, am, 9093))
+    return {"prometheus.yml": longterm.overlay(config, ctx.settings, ctx.namespace)}
 
 
 def scrape_flows(ctx: Context) -> list[net.Flow]:
@@ -55,6 +57,7 @@ def build(ctx: Context) -> Service:
     app = ctx.app(NAME, "metrics", "prometheus")
     w, c = ctx.workload("prometheus"), ctx.cluster
     config, rules = config_files(ctx), rule_files(ctx)
+    extra = longterm.prometheus_additions(ctx, app, "data", "/prometheus", PORT.port)
     container = k.Container(
         name=NAME, image=app.image, resources=w.resources, ports=[PORT],
         args=[
@@ -64,19 +67,20 @@ def build(ctx: Context) -> Service:
             f"--storage.tsdb.retention.size={c.prometheus_retention_size}",
             # Default (and a logged no-op) since 3.0; keeps ${POD_NAME} expanded if an env pins a 2.x image.
             "--enable-feature=expand-external-labels",
+            *extra.args,
         ],
         env=[k.env_field("POD_NAME", "metadata.name")],
         mounts=[k.mount("config", CONFIG_DIR), k.mount("rules", RULES_DIR), k.mount("data", "/prometheus", read_only=False),
-                k.mount("ca", CA_DIR)],
+                k.mount("ca", CA_DIR), *extra.mounts],
         liveness=k.http_probe("/-/healthy", PORT.name, initial=30),
         # WAL replay after a restart can take minutes: readiness waits, liveness does not kill.
         readiness=k.http_probe("/-/ready", PORT.name, initial=10, failures=60),
     )
     pod = k.PodSpec(
-        containers=[container], service_account=NAME,
+        containers=[container, *extra.containers], service_account=NAME,
         volumes=[k.config_volume("config", "prometheus-config"), k.config_volume("rules", "prometheus-rules"),
                  # The internal CA (one issuer for every internal certificate) verifies kube-rbac-proxy.
-                 ca_volume(ctx, "ca")],
+                 ca_volume(ctx, "ca"), *extra.volumes],
         config_checksum=k.checksum(config, rules),
         extra={"affinity": k.spread(app)},
         skips={"CKV_K8S_38": "service discovery and the node-exporter scrape authenticate with its API token"},
@@ -87,13 +91,15 @@ def build(ctx: Context) -> Service:
         k.config_map(app, "prometheus-config", config),
         k.config_map(app, "prometheus-rules", rules),
         k.service(app, [PORT], sticky=True),
-        k.service(app, [PORT], name="prometheus-headless", headless=True),
+        k.service(app, [PORT, *extra.headless_ports], name="prometheus-headless", headless=True),
         k.stateful_set(app, w.replicas, pod, "prometheus-headless", claims),
         k.pod_disruption_budget(app),
         net.allow(
             app,
-            # No Ingress and no login: Grafana only (people use kubectl port-forward).
-            ingress=[net.Flow(net.apps("grafana"), [PORT])],
+            # No Ingress and no login: Grafana only (people use kubectl port-forward); with Thanos
+            # Grafana asks the Querier, which reads the sidecars.
+            ingress=[*([] if ctx.settings.metrics_store.thanos_enabled else [net.Flow(net.apps("grafana"), [PORT])]),
+                     *extra.ingress],
             egress=[
                 # Router pods expose metrics on the port their annotation names: any port, those namespaces only.
                 net.Flow([net.Peer(namespace=ns) for ns in flows.router_namespaces(ctx.settings)], []),
@@ -103,8 +109,10 @@ def build(ctx: Context) -> Service:
                 net.Flow(net.apps("kube-state-metrics"), [k.Port("ksm", 8080)]),
                 net.Flow(net.apps("alertmanager"), [k.Port("alertmanager", 9093)]),
                 *scrape_flows(ctx),
+                *extra.egress,
             ],
         ),
+        *extra.objects,
     ]
     return Service("Prometheus", objects)
 
