@@ -187,3 +187,34 @@ def test_timeseries_helper_marks_thresholds_only_when_given():
     marked = timeseries("t", "up", unit="s", thresholds=[{"color": "green", "value": None}]).to_json_data()
     assert plain["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "off"
     assert marked["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "dashed"
+
+
+def _red_step(dashboard_uid: str, title: str) -> float:
+    dashboard = next(d for d in DASHBOARDS if d["uid"] == dashboard_uid)
+    panel = next(p for p in panels(dashboard) if p.get("title") == title)
+    return next(s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"] if s["color"] == "red")
+
+
+@pytest.mark.parametrize(("title", "alert"), [
+    ("Fullest KV cache", "EngineKVCacheNearFull"),
+    ("Requests waiting", "EngineWaitingQueue"),
+    ("Preemptions per second", "EnginePreemptionStorm"),
+    ("GPU temperature", "GPUTooHot"),
+])
+def test_engine_panels_turn_red_where_their_alert_fires(title, alert):
+    from alerts.engine_alerts import ENGINE_SPECS
+
+    assert _red_step(uids.BACKENDS, title) == next(s.threshold for s in ENGINE_SPECS if s.name == alert)
+
+
+def test_engine_panel_colours_follow_a_new_alert_default(monkeypatch):
+    import dataclasses
+
+    from dashboards import backends
+
+    hotter = tuple(dataclasses.replace(s, threshold=90) if s.name == "GPUTooHot" else s for s in backends.ENGINE_SPECS)
+    monkeypatch.setattr(backends, "ENGINE_SPECS", hotter)
+    assert backends.alert_steps("GPUTooHot", warn_at=75)[-1] == {"color": "red", "value": 90}
+    assert [s["value"] for s in backends.TEMPERATURE_STEPS] == [None, 75, 85]  # the 85 °C
+    with pytest.raises(ValueError, match="must ascend"):
+        backends.alert_steps("GPUTooHot", warn_at=95)
