@@ -14,11 +14,11 @@ from grafanalib import core as g
 from grafanalib import formatunits as units
 
 from alerts import recording as r
-from alerts.engine_alerts import ENGINE_SPECS
 from alerts.scrape_jobs import ENGINE_JOBS
 from dashboards import panels as p
 from dashboards import promql as q
 from dashboards import uids
+from dashboards.alert_colours import alert_steps
 from dashboards.base import dashboard, drilldown
 from dashboards.variables import ENV, Variable
 from foundation import alert_names as n
@@ -31,19 +31,8 @@ LINK = drilldown("Engines and GPUs behind the backends", uids.BACKENDS)
 BY_BACKEND = (("backend", "backend"),)
 ENGINE = "{{backend}} {{model_name}}"
 GPU = "{{node}} gpu {{gpu}}"
-
-
-def alert_steps(alert: str, warn_at: float) -> list[dict[str, object]]:
-    """Yellow from ``warn_at``, red from the alert's default threshold, read from its spec so that
-    a new default moves the panel too: the panel turns red where the alert would fire."""
-    threshold = next(s.threshold for s in ENGINE_SPECS if s.name == alert)
-    if threshold is None:
-        raise ValueError(f"alert {alert} has no threshold to colour a panel by")
-    return p.steps("green", (warn_at, "yellow"), (threshold, "red"))
-
-
-KV_STEPS = alert_steps(n.ENGINE_KV_CACHE_NEAR_FULL, warn_at=0.8)
-TEMPERATURE_STEPS = alert_steps(n.GPU_TOO_HOT, warn_at=75)
+KV_STEPS = alert_steps(n.ENGINE_KV_CACHE_NEAR_FULL, yellow=0.8)
+TEMPERATURE_STEPS = alert_steps(n.GPU_TOO_HOT, yellow=75)
 
 
 def rule(name: str, **equal: str) -> str:
@@ -115,9 +104,9 @@ def build() -> g.Dashboard:
             p.stat("Fullest KV cache", q.agg("max", rule(r.ENGINE_KV_CACHE_USAGE)), unit=p.RATIO, max_value=1,
                    thresholds=KV_STEPS, description=q.rule_note(r.ENGINE_KV_CACHE_USAGE)),
             p.stat("Requests waiting", q.agg("sum", rule(r.ENGINE_WAITING)), unit="short",
-                   thresholds=alert_steps(n.ENGINE_WAITING_QUEUE, warn_at=1), description=q.rule_note(r.ENGINE_WAITING)),
+                   thresholds=alert_steps(n.ENGINE_WAITING_QUEUE, yellow=1), description=q.rule_note(r.ENGINE_WAITING)),
             p.stat("Preemptions per second", q.agg("sum", rule(r.ENGINE_PREEMPTION_RATE)), unit="ops",
-                   thresholds=alert_steps(n.ENGINE_PREEMPTION_STORM, warn_at=0.1),
+                   thresholds=alert_steps(n.ENGINE_PREEMPTION_STORM, yellow=0.1),
                    description=q.rule_note(r.ENGINE_PREEMPTION_RATE)),
             p.stat("GPUs reporting", q.agg("count", gpu(m.GPU_UTIL)), unit="short",
                    thresholds=p.steps("red", (1, "green"))),

@@ -18,18 +18,20 @@ from app_instrumentation import catalog as c
 from dashboards import panels as p
 from dashboards import promql as q
 from dashboards import uids
+from dashboards.alert_colours import alert_steps
 from dashboards.base import dashboard
+from foundation import alert_names as n
 from foundation import exporter_metrics as x
 
 GIB = 1024**3
-#: The seed's HighMemoryUsage / CriticalMemoryUsage levels (3 GiB / 7 GiB).
-MEMORY_STEPS = p.steps("green", (3 * GIB, "yellow"), (7 * GIB, "red"))
-#: The seed's HighQueueSize / CriticalQueueSize levels.
-QUEUE_STEPS = p.steps("green", (100, "yellow"), (500, "red"))
+#: HighMemoryUsage / CriticalMemoryUsage (thresholds in GiB, the panel in bytes).
+MEMORY_STEPS = alert_steps(n.CRITICAL_MEMORY_USAGE, yellow=n.HIGH_MEMORY_USAGE, scale=GIB)
+#: HighQueueSize / CriticalQueueSize.
+QUEUE_STEPS = alert_steps(n.CRITICAL_QUEUE_SIZE, yellow=n.HIGH_QUEUE_SIZE)
 BY_INSTANCE = ["instance"]
 BY_CONTAINER = ["namespace", "pod", "container"]
-#: Share of a limit: the RouterCPUThrottling alert's 90 %.
-LIMIT_STEPS = p.steps("green", (0.75, "yellow"), (0.9, "red"))
+#: Share of a limit: red at the RouterCPUThrottling alert's threshold.
+LIMIT_STEPS = alert_steps(n.ROUTER_CPU_THROTTLING, yellow=0.75)
 
 
 def _share_of_limit(used: str, resource: str) -> str:

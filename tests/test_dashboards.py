@@ -189,32 +189,53 @@ def test_timeseries_helper_marks_thresholds_only_when_given():
     assert marked["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "dashed"
 
 
-def _red_step(dashboard_uid: str, title: str) -> float:
+
+def _steps(dashboard_uid: str, title: str) -> dict[str, float]:
+    """Colour -> value of the panel's threshold steps."""
     dashboard = next(d for d in DASHBOARDS if d["uid"] == dashboard_uid)
     panel = next(p for p in panels(dashboard) if p.get("title") == title)
-    return next(s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"] if s["color"] == "red")
+    return {s["color"]: s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]}
 
 
-@pytest.mark.parametrize(("title", "alert"), [
-    ("Fullest KV cache", "EngineKVCacheNearFull"),
-    ("Requests waiting", "EngineWaitingQueue"),
-    ("Preemptions per second", "EnginePreemptionStorm"),
-    ("GPU temperature", "GPUTooHot"),
+GIB = 1024**3
+
+
+@pytest.mark.parametrize(("uid", "title", "red", "yellow", "scale"), [
+    (uids.BACKENDS, "Fullest KV cache", "EngineKVCacheNearFull", None, 1),
+    (uids.BACKENDS, "Requests waiting", "EngineWaitingQueue", None, 1),
+    (uids.BACKENDS, "Preemptions per second", "EnginePreemptionStorm", None, 1),
+    (uids.BACKENDS, "GPU temperature", "GPUTooHot", None, 1),
+    (uids.SYSTEM, "Resident memory (max instance)", "CriticalMemoryUsage", "HighMemoryUsage", GIB),
+    (uids.SYSTEM, "Queued requests", "CriticalQueueSize", "HighQueueSize", 1),
+    (uids.SYSTEM, "Router CPU use as a share of its limit", "RouterCPUThrottling", None, 1),
 ])
-def test_engine_panels_turn_red_where_their_alert_fires(title, alert):
-    from alerts.engine_alerts import ENGINE_SPECS
+def test_panels_turn_red_where_their_alert_fires(uid, title, red, yellow, scale):
+    from alerts.definitions import BY_NAME
 
-    assert _red_step(uids.BACKENDS, title) == next(s.threshold for s in ENGINE_SPECS if s.name == alert)
+    steps = _steps(uid, title)
+    assert steps["red"] == BY_NAME[red].threshold * scale
+    if yellow is not None:  # a warning/critical pair: yellow where the warning fires
+        assert steps["yellow"] == BY_NAME[yellow].threshold * scale
 
 
-def test_engine_panel_colours_follow_a_new_alert_default(monkeypatch):
+def test_panel_colours_follow_a_new_alert_default(monkeypatch):
     import dataclasses
 
-    from dashboards import backends
+    from alerts.definitions import BY_NAME
+    from dashboards import alert_colours
 
-    hotter = tuple(dataclasses.replace(s, threshold=90) if s.name == "GPUTooHot" else s for s in backends.ENGINE_SPECS)
-    monkeypatch.setattr(backends, "ENGINE_SPECS", hotter)
-    assert backends.alert_steps("GPUTooHot", warn_at=75)[-1] == {"color": "red", "value": 90}
-    assert [s["value"] for s in backends.TEMPERATURE_STEPS] == [None, 75, 85]  # the issue's 85 °C
+    hotter = {**BY_NAME, "GPUTooHot": dataclasses.replace(BY_NAME["GPUTooHot"], threshold=90)}
+    monkeypatch.setattr(alert_colours, "BY_NAME", hotter)
+    assert alert_colours.alert_steps("GPUTooHot", yellow=75)[-1] == {"color": "red", "value": 90}
     with pytest.raises(ValueError, match="must ascend"):
-        backends.alert_steps("GPUTooHot", warn_at=95)
+        alert_colours.alert_steps("GPUTooHot", yellow=95)
+    with pytest.raises(ValueError, match="ServiceDown has no threshold"):
+        alert_colours.alert_steps("ServiceDown", yellow=0)
+
+
+def test_the_issue_and_seed_levels_hold():
+    from dashboards import backends, system
+
+    assert [s["value"] for s in backends.TEMPERATURE_STEPS] == [None, 75, 85]  # issue 17's 85 °C
+    assert [s["value"] for s in system.MEMORY_STEPS] == [None, 3 * GIB, 7 * GIB]  # the seed's 3 GiB / 7 GiB
+    assert [s["value"] for s in system.QUEUE_STEPS] == [None, 100, 500]  # the seed's 100 / 500
