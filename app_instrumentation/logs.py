@@ -56,7 +56,7 @@ from app_instrumentation.logs_writer import (
 from app_instrumentation.redaction import VALUE_HINT_RE, Redactor, redact_text
 from app_instrumentation.request_id import current_request_id
 from app_instrumentation.service import ServiceInfo
-from app_instrumentation.trace_context import SPAN_ATTRIBUTE, current_span, span_ids
+from app_instrumentation.trace_context import SPAN_ATTRIBUTE, current_raw_ids, format_ids, raw_ids
 
 LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40, "off": 100}
 TRUE = frozenset({"1", "true", "yes", "on"})
@@ -248,9 +248,11 @@ _COMPLETE_LAYOUT = (*INFERENCE, *OUTCOME, *COMPLETION)
 _ERROR_LAYOUT = (*INFERENCE, *OUTCOME, *ERROR)
 
 #: What the request path queues: everything needed to build the line later on the writer thread.
-#: (level, message, action, kind, unix seconds, field layout, values, caller fields, span or ids, request id)
-Record = tuple[str, str, Action, str, float, tuple[Field, ...], tuple[Any, ...], Mapping[str, Any] | None, Any,
-               str | None]
+#: (level, message, action, kind, unix seconds, field layout, values, caller fields, trace and span id
+#: (hex, or ``raw_ids`` integers formatted later), request id)
+TraceIds = tuple[str, str] | tuple[int, int]
+Record = tuple[str, str, Action, str, float, tuple[Field, ...], tuple[Any, ...], Mapping[str, Any] | None,
+               TraceIds | None, str | None]
 
 
 class StructuredLogger:
@@ -286,11 +288,11 @@ class StructuredLogger:
 
     def _submit(
         self, stream: Stream, level: str, message: str, action: Action, layout: tuple[Field, ...] = (),
-        values: tuple[Any, ...] = (), extra: Mapping[str, Any] | None = None, kind: str = "event", ids: Any = None,
+        values: tuple[Any, ...] = (), extra: Mapping[str, Any] | None = None, kind: str = "event", ids: TraceIds | None = None,
         request_id: str | None = None,
     ) -> bool:
         record: Record = (level, message, action, kind, time.time(), layout, values, extra,
-                          ids if ids is not None else current_span(), request_id or current_request_id())
+                          ids if ids is not None else current_raw_ids(), request_id or current_request_id())
         return self.writer.submit(stream, record)
 
     def emit(
@@ -326,7 +328,7 @@ class StructuredLogger:
         else:  # read-only objects shared by every line
             event.update(self._static)
         dataset = stream.dataset
-        trace_ids = ids if isinstance(ids, tuple) else span_ids(ids)
+        trace_ids = format_ids(ids) if ids is not None and type(ids[0]) is int else ids
         _fill(event, TAIL, (dataset, dataset, action.value, kind, request_id, trace_ids and trace_ids[0],
                             trace_ids and trace_ids[1]), redact=False)
         return event
@@ -477,9 +479,10 @@ class StructuredLogger:
                 "success" if success else "failure")
 
     @staticmethod
-    def _span(ctx: InferenceContext) -> Any:
-        """The inference span when the TracingObserver opened one, else the current span."""
-        return ctx.attributes.get(SPAN_ATTRIBUTE) or current_span()
+    def _span(ctx: InferenceContext) -> tuple[int, int] | None:
+        """Ids of the inference span when the TracingObserver opened one, else of the current span."""
+        span = ctx.attributes.get(SPAN_ATTRIBUTE)
+        return raw_ids(span) if span is not None else current_raw_ids()
 
     def inference_start(self, ctx: InferenceContext) -> None:
         if LEVELS["debug"] >= self._threshold[Stream.APPLICATION]:

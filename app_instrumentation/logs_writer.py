@@ -22,7 +22,7 @@ import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -125,7 +125,10 @@ class StreamSink:
             out.write("".join([self._line(event) + "\n" for _, event in events]))
             out.flush()
             return
-        data = b"\n".join([json_bytes(event) for _, event in events]) + b"\n"
+        lines = [json_bytes(event) for _, event in events]
+        if not lines:
+            return
+        data = b"\n".join(lines) + b"\n"
         out.flush()  # whatever was printed through the text layer goes first
         binary.write(data)
         binary.flush()
@@ -269,34 +272,46 @@ class AsyncWriter:
     def _write(self, batch: list[tuple[Stream, Any]]) -> None:
         """Write one batch, WRITE_GROUP events per sink call; each event ends up settled as written
         or as dropped right after its group (a stuck sink leaves at most one group unsettled)."""
-        events: list[tuple[Stream, Event]] = []
-        unformattable: Counter[str] = Counter()
-        for stream, record in batch:
-            try:
-                events.append((stream, self.prepare(stream, record) if self.prepare is not None else record))
-            except Exception as exc:  # noqa: BLE001 - one unformattable record must not stop the writer
-                unformattable[stream] += 1
-                self._report_write_failure(exc)
-        if unformattable:
-            self._settle(Counter(), unformattable)
-        for start in range(0, len(events), WRITE_GROUP):
-            group = events[start:start + WRITE_GROUP]
+        for start in range(0, len(batch), WRITE_GROUP):
+            group = batch[start:start + WRITE_GROUP]
             done = self._write_group(group)
             lost = Counter(stream for stream, _ in group)
             lost.subtract(done)
             self._settle(done, +lost)
 
-    def _write_group(self, group: list[tuple[Stream, Event]]) -> Counter[str]:
+    def _events(self, group: list[tuple[Stream, Any]], failed: Counter[str]) -> Iterator[tuple[Stream, Event]]:
+        """Each record's event, built only when the sink takes it: one event's dicts are alive at a
+        time, so they never live through a garbage collection. (Building a whole group first kept
+        hundreds of dicts alive: each group set off a collection that promoted them to older
+        generations, and those promotions set off full collections of the heap.)"""
+        prepare = self.prepare
+        for stream, record in group:
+            if prepare is None:
+                yield stream, record
+                continue
+            try:
+                event = prepare(stream, record)
+            except Exception as exc:  # noqa: BLE001 - one unformattable record must not stop the writer
+                failed[stream] += 1
+                self._report_write_failure(exc)
+                continue
+            yield stream, event
+
+    def _write_group(self, group: list[tuple[Stream, Any]]) -> Counter[str]:
         """The streams of the events written (the rest of the group is lost)."""
         done: Counter[str] = Counter()
+        failed: Counter[str] = Counter()
+        events = self._events(group, failed)
         write_batch = getattr(self.sink, "write_batch", None)
         try:
             if self._abandoned:
                 raise TimeoutError("shutdown deadline passed")
             if write_batch is not None:  # one write: all of the group is out, or none of it counts
-                write_batch(group)
-                return Counter(stream for stream, _ in group)
-            for stream, event in group:
+                write_batch(events)
+                done.update(stream for stream, _ in group)
+                done.subtract(failed)
+                return +done
+            for stream, event in events:
                 try:
                     self.sink.write(stream, event)
                     done[stream] += 1

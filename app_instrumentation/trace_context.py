@@ -25,23 +25,39 @@ SPAN_ATTRIBUTE = "otel.span"
 
 def current_ids() -> tuple[str, str] | None:
     """(trace id, span id) of the current span as lowercase hex, or None."""
-    return None if trace is None else span_ids(trace.get_current_span())
+    ids = current_raw_ids()
+    return None if ids is None else format_ids(ids)
 
 
 def current_span() -> Any | None:
-    """The current span object (possibly an invalid one), for ``span_ids`` later on another thread:
-    the logger keeps the formatting of ids off the request path."""
+    """The current span object (possibly an invalid one), or None without OpenTelemetry."""
     return None if trace is None else trace.get_current_span()
 
 
-def span_ids(span: Any) -> tuple[str, str] | None:
-    """(trace id, span id) of a span object, or None if it is not a valid span."""
-    if trace is None or span is None:
+def raw_ids(span: Any) -> tuple[int, int] | None:
+    """(trace id, span id) of a span as integers, or None if it is not a valid span: cheap enough
+    for the request path. The logger queues these instead of the span object, which would keep the
+    span alive (and tracked by the garbage collector) until the writer thread formats the line."""
+    if span is None:
         return None
     ctx = span.get_span_context()
-    if not ctx.is_valid:
-        return None
-    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
+    return (ctx.trace_id, ctx.span_id) if ctx.is_valid else None
+
+
+def current_raw_ids() -> tuple[int, int] | None:
+    """``raw_ids`` of the current span."""
+    return None if trace is None else raw_ids(trace.get_current_span())
+
+
+def format_ids(ids: tuple[int, int]) -> tuple[str, str]:
+    """``raw_ids`` as the lowercase hex of W3C trace context (32 and 16 digits)."""
+    return format(ids[0], "032x"), format(ids[1], "016x")
+
+
+def span_ids(span: Any) -> tuple[str, str] | None:
+    """(trace id, span id) of a span object as lowercase hex, or None if it is not a valid span."""
+    ids = raw_ids(span) if trace is not None else None
+    return None if ids is None else format_ids(ids)
 
 
 def current_trace_exemplar(

@@ -28,6 +28,7 @@ from app_instrumentation.routes import RouteTemplates
 from app_instrumentation.trace_context import SPAN_ATTRIBUTE
 
 try:  # the tracing extra is optional: logs still work without it
+    from opentelemetry import context as context_api
     from opentelemetry import propagate, trace
     from opentelemetry.trace import SpanKind, StatusCode
 except ImportError:  # pragma: no cover - exercised only without the extra
@@ -59,16 +60,17 @@ class SC:
 
 #: False without the tracing extra: no spans, no trace ids, logs still work.
 AVAILABLE = trace is not None
-_propagated: tuple[Any, frozenset[str]] = (None, frozenset())
+_propagated: tuple[Any, frozenset[bytes]] = (None, frozenset())
 
 
-def _propagated_headers() -> frozenset[str]:
-    """Header names the global propagators read (W3C traceparent/tracestate, baggage), cached per
-    propagator object (an application may install another one after import)."""
+def _propagated_headers() -> frozenset[bytes]:
+    """Header names the global propagators read (W3C traceparent/tracestate, baggage), lowercase
+    bytes as ASGI gives them, cached per propagator object (an application may install another
+    one after import)."""
     global _propagated
     textmap = propagate.get_global_textmap()
     if _propagated[0] is not textmap:
-        _propagated = (textmap, frozenset(textmap.fields))
+        _propagated = (textmap, frozenset(f.lower().encode("latin-1") for f in textmap.fields))
     return _propagated[1]
 
 if TYPE_CHECKING:
@@ -150,6 +152,18 @@ def _server(ctx: InferenceContext) -> dict[str, Any]:
     return {SC.SERVER_ADDRESS: server[0], SC.SERVER_PORT: server[1]} if server else {}
 
 
+def _children_follow_unsampled_parent(tracer: Any) -> bool:
+    """True when the tracer's sampler is certain to drop a child of a local unsampled span: the
+    ``parentbased_*`` samplers (OpenTelemetry's default family) with their default delegate for
+    that case. Any other sampler (or a future SDK without these attributes) decides per span."""
+    if not AVAILABLE:
+        return False
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+
+    sampler = getattr(tracer, "sampler", None)
+    return isinstance(sampler, ParentBased) and getattr(sampler, "_local_parent_not_sampled", None) is ALWAYS_OFF
+
+
 class TracingObserver:
     """One CLIENT span per model call, named ``{gen_ai.operation.name} {gen_ai.request.model}``,
     with the GenAI semantic-convention attributes (``gen_ai.provider.name`` from the start, for
@@ -164,8 +178,15 @@ class TracingObserver:
 
     def __init__(self, tracer_provider: Any | None = None) -> None:
         self.tracer = _tracer(tracer_provider)
+        self._children_follow_parent = _children_follow_unsampled_parent(self.tracer)
 
     def on_start(self, ctx: InferenceContext) -> None:
+        if self._children_follow_parent:
+            parent = trace.get_current_span().get_span_context()
+            if parent.is_valid and not parent.is_remote and not parent.trace_flags.sampled:
+                # The sampler would drop this span: skip making it (log lines and exemplars
+                # then use the request span's ids, which is just as unexported).
+                return
         attributes: dict[str, Any] = {
             F.INFERENCE_ID.path: ctx.request_id,
             F.INFERENCE_STRATEGY.path: ctx.strategy,
@@ -249,7 +270,7 @@ class TracingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        raw_headers = scope.get("headers") or ()
         method = scope.get("method", "GET")
         attributes: dict[str, Any] = {
             "http.request.method": method,
@@ -257,8 +278,16 @@ class TracingMiddleware:
             "url.scheme": scope.get("scheme", "http"),
             "network.protocol.version": scope.get("http_version", "1.1"),
         }
-        if "user-agent" in headers:
-            attributes["user_agent.original"] = headers["user-agent"]
+        # One pass over the raw headers: most requests carry no trace context, and then neither
+        # a decoded header dict nor the propagators' parsing is needed.
+        propagated = _propagated_headers()
+        carries_context = False
+        for name, value in raw_headers:
+            name = name.lower()
+            if name == b"user-agent":
+                attributes["user_agent.original"] = value.decode("latin-1")
+            elif name in propagated:
+                carries_context = True
         request_id = current_request_id()
         if request_id is not None:
             attributes[REQUEST_ID_ATTRIBUTE] = request_id
@@ -268,14 +297,24 @@ class TracingMiddleware:
         route = self.routes.match(scope.get("path", "")) if self.routes is not None else UNKNOWN_ROUTE
         if route != UNKNOWN_ROUTE:
             attributes["http.route"] = route
-        # Most requests carry no trace context: skip the propagators' parsing then.
-        context = propagate.extract(headers) if not _propagated_headers().isdisjoint(headers) else None
+        context = None
+        if carries_context:
+            context = propagate.extract({k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers})
         span = self.tracer.start_span(
             method if route == UNKNOWN_ROUTE else f"{method} {route}", context=context,
             kind=SpanKind.SERVER, attributes=attributes,
         )
         # Outer middleware (HTTP metrics) observes after the span ended: leave it in the scope.
         scope.setdefault("state", {})[SPAN_ATTRIBUTE] = span
+        # attach/detach, not trace.use_span: the same without a generator-based context manager
+        # on every request (exceptions are recorded below).
+        token = context_api.attach(trace.set_span_in_context(span))
+        if not span.is_recording():  # unsampled: current for its trace id, nothing to record
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                context_api.detach(token)
+            return
         status: dict[str, int] = {}
 
         async def send_wrapper(message: dict[str, Any]) -> None:
@@ -284,14 +323,14 @@ class TracingMiddleware:
             await send(message)
 
         try:
-            with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
-                await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive, send_wrapper)
         except BaseException as exc:
             span.record_exception(exc)
             span.set_attribute(SC.ERROR_TYPE, error_type(exc))
             span.set_status(StatusCode.ERROR)
             raise
         finally:
+            context_api.detach(token)
             self._finish(span, status.get("code"))
 
     @staticmethod

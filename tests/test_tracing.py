@@ -406,3 +406,51 @@ def test_example_router_spans_over_otlp_http(monkeypatch):
     assert not any(k.startswith("gen_ai.") for k in hit), "a cache hit reports no provider and no token usage"
     server = {kv.key: _value(kv.value) for kv in spans["POST /api/generate"][0].attributes}
     assert server["http.route"] == "/api/generate" and server["llm_router.request.id"] == "req-ok-1"
+
+
+def _unsampled_router(sampler):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=sampler)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    app, obs, sink = _router(provider)
+    with TestClient(app) as client:
+        assert client.post("/api/generate", json={"prompt": "hello", "model": "llama-3-8b"}).status_code == 200
+    obs.shutdown()
+    provider.shutdown()
+    (access,) = [e for e in sink.events(Stream.ACCESS) if leaf(e, "url.path") == "/api/generate"]
+    (line,) = [e for e in sink.events() if leaf(e, "event.action") == "inference_complete"]
+    return exporter.get_finished_spans(), access, line
+
+
+def test_an_unsampled_request_still_correlates_its_log_lines():
+    """Head sampling drops the request (OpenTelemetry's parent-based sampler, ratio 0): nothing is
+    exported, and the inference line carries the access line's trace id. The model-call span is
+    not even made (a parent-based sampler would drop it): the line names the request's span."""
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    spans, access, line = _unsampled_router(ParentBased(TraceIdRatioBased(0)))
+    assert spans == ()
+    assert re.fullmatch(r"[0-9a-f]{32}", leaf(access, "trace.id"))
+    assert leaf(line, "trace.id") == leaf(access, "trace.id")
+    assert leaf(line, "span.id") == leaf(access, "span.id")
+
+
+def test_a_sampler_that_is_not_parent_based_still_decides_the_model_call_span():
+    """The shortcut above holds only for parent-based samplers: any other sampler is asked about
+    the model-call span itself, and may keep it although the request span was dropped."""
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+
+    class ModelCallsOnly(Sampler):
+        def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None):
+            if kind is SpanKind.CLIENT:
+                return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+            return SamplingResult(Decision.DROP)
+
+        def get_description(self) -> str:
+            return "ModelCallsOnly"
+
+    spans, access, line = _unsampled_router(ModelCallsOnly())
+    (inference,) = spans
+    assert inference.kind is SpanKind.CLIENT and inference.attributes[GA.GEN_AI_REQUEST_MODEL] == "llama-3-8b"
+    assert leaf(line, "span.id") == format(inference.context.span_id, "016x") != leaf(access, "span.id")
+    assert leaf(line, "trace.id") == leaf(access, "trace.id")
