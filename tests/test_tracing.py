@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from app_instrumentation import logs_fields as F
-from app_instrumentation import tracing
+from app_instrumentation import otlp_encoding, tracing
 from app_instrumentation.events import InferenceContext, InferenceResult
 from app_instrumentation.logs import LogConfig
 from app_instrumentation.logs_fields import Stream
@@ -216,6 +216,9 @@ def test_otlp_http_export_reaches_a_local_receiver(monkeypatch):
     service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
     assert service["service.name"] == "llm-router-test" and service["deployment.environment.name"] == "test"
     assert [s.name for ss in resource_spans.scope_spans for s in ss.spans] == ["exported-span"]
+    from opentelemetry.exporter.otlp.proto.http import trace_exporter
+
+    assert trace_exporter.encode_spans is otlp_encoding.EncodedRequest, "exported with the direct encoder"
 
 
 def test_exporter_only_when_configured():
