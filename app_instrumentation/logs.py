@@ -44,6 +44,7 @@ from app_instrumentation.events import (
     ModelEvent,
 )
 from app_instrumentation.logs_fields import Action, Field, Stream
+from app_instrumentation.logs_fill import Filler, compiled, fill
 from app_instrumentation.logs_writer import (
     AsyncWriter,
     DropCallback,
@@ -53,7 +54,7 @@ from app_instrumentation.logs_writer import (
     StreamSink,
     json_line,
 )
-from app_instrumentation.redaction import VALUE_HINT_RE, Redactor, redact_text
+from app_instrumentation.redaction import Redactor
 from app_instrumentation.request_id import current_request_id
 from app_instrumentation.service import ServiceInfo
 from app_instrumentation.trace_context import SPAN_ATTRIBUTE, current_raw_ids, format_ids, raw_ids
@@ -66,7 +67,6 @@ STREAM_LEVEL_VARS = {
     Stream.APPLICATION: "LOG_LEVEL", Stream.ACCESS: "LOG_LEVEL_ACCESS", Stream.AUDIT: "LOG_LEVEL_AUDIT",
     Stream.ERROR: "LOG_LEVEL_ERROR", Stream.METRICS: "LOG_LEVEL_METRICS",
 }
-_may_hold_secret = VALUE_HINT_RE.search
 #: ecs-logging: these characters are replaced by ``_`` in ``labels`` keys.
 _LABEL_KEY_TABLE = str.maketrans({".": "_", "*": "_", "\\": "_"})
 
@@ -194,32 +194,6 @@ def _timestamp(seconds: float) -> str:
     return f"{cached[1]}.{int((seconds - whole) * 1000):03d}Z"
 
 
-def _redact_list(values: list[Any]) -> list[Any]:
-    return [redact_text(v) if type(v) is str else v for v in values]
-
-
-def _fill(event: Event, layout: tuple[Field, ...], values: tuple[Any, ...], redact: bool = True) -> None:
-    """``put`` for many fields, inlined (it runs for every field of every line); string values
-    are redacted unless ``redact`` is False (values this module produced itself)."""
-    parents: tuple[str, ...] | None = None
-    node = event
-    for fld, value in zip(layout, values, strict=True):
-        if value is None:
-            continue
-        if fld.parents is not parents:  # fields of one object share one parents tuple
-            parents, node = fld.parents, event
-            for part in parents:
-                child = node.get(part)
-                node = child if child is not None else node.setdefault(part, {})
-        if redact and fld.scrub:
-            if type(value) is str:
-                if _may_hold_secret(value):
-                    value = redact_text(value)
-            elif type(value) is list:
-                value = _redact_list(value)
-        node[fld.leaf] = value
-
-
 # Field layouts of the built-in events. The request path queues one tuple of values in this
 # order (a handful of objects for the garbage collector instead of one pair per field); the
 # writer thread zips them back together.
@@ -246,6 +220,15 @@ BASE = (F.SERVICE_NAME, F.SERVICE_VERSION, F.SERVICE_ENVIRONMENT, F.HOST_HOSTNAM
 _WEB, _ACCESS = ["web"], ["access"]  # shared, never mutated
 _COMPLETE_LAYOUT = (*INFERENCE, *OUTCOME, *COMPLETION)
 _ERROR_LAYOUT = (*INFERENCE, *OUTCOME, *ERROR)
+_ERROR_OUTCOME_LAYOUT = (*ERROR, F.EVENT_OUTCOME)
+#: Compiled fillers of the built-in layouts (by identity: the request path queues these very tuples).
+_FILLERS: dict[int, tuple[tuple[Field, ...], Filler]] = {
+    id(layout): (layout, compiled(layout))
+    for layout in (ACCESS, _COMPLETE_LAYOUT, _ERROR_LAYOUT, _ERROR_OUTCOME_LAYOUT, INFERENCE, MODEL, METRIC)
+}
+_FILL_HEAD = compiled(HEAD, redact=True)
+_FILL_TAIL = compiled(TAIL, redact=False)
+_FILL_BASE = compiled(BASE, redact=False)
 
 #: What the request path queues: everything needed to build the line later on the writer thread.
 #: (level, message, action, kind, unix seconds, field layout, values, caller fields, trace and span id
@@ -265,7 +248,7 @@ class StructuredLogger:
         c = self.config
         self._base = (c.service_name, c.service_version, c.environment, socket.gethostname(), os.getpid())
         self._static: Event = {}
-        _fill(self._static, BASE, self._base, redact=False)
+        _FILL_BASE(self._static, self._base)
         fallback_reason = None
         if sink is None:
             sink, fallback_reason = self._default_sink()
@@ -319,18 +302,22 @@ class StructuredLogger:
     def _build(self, stream: Stream, record: Record) -> Event:
         level, message, action, kind, ts, layout, values, extra, ids, request_id = record
         event: Event = {}
-        _fill(event, HEAD, (_timestamp(ts), level, message, F.ECS_VERSION))
+        _FILL_HEAD(event, (_timestamp(ts), level, message, F.ECS_VERSION))
         if extra:
             event.update(self._caller_fields(extra))
-        _fill(event, layout, values)
+        known = _FILLERS.get(id(layout))
+        if known is not None and known[0] is layout:
+            known[1](event, values)
+        else:  # a layout of a caller's own
+            fill(event, layout, values)
         if extra:  # caller objects may share a key with the base: merge, the base wins
-            _fill(event, BASE, self._base, redact=False)
+            _FILL_BASE(event, self._base)
         else:  # read-only objects shared by every line
             event.update(self._static)
         dataset = stream.dataset
         trace_ids = format_ids(ids) if ids is not None and type(ids[0]) is int else ids
-        _fill(event, TAIL, (dataset, dataset, action.value, kind, request_id, trace_ids and trace_ids[0],
-                            trace_ids and trace_ids[1]), redact=False)
+        _FILL_TAIL(event, (dataset, dataset, action.value, kind, request_id, trace_ids and trace_ids[0],
+                           trace_ids and trace_ids[1]))
         return event
 
     def _caller_fields(self, extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -403,7 +390,7 @@ class StructuredLogger:
         values = (*self._error_values(exc, error_code), "failure") if exc is not None else (None,) * len(ERROR) + (
             "failure",)
         extra = _deep_merge({}, fields) if fields else None
-        return self._submit(Stream.ERROR, "error", message, action, (*ERROR, F.EVENT_OUTCOME), values, extra, ids=ids)
+        return self._submit(Stream.ERROR, "error", message, action, _ERROR_OUTCOME_LAYOUT, values, extra, ids=ids)
 
     # --- access / audit / metrics streams --------------------------------------------------
     def access(
