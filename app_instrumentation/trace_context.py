@@ -29,11 +29,6 @@ def current_ids() -> tuple[str, str] | None:
     return None if ids is None else format_ids(ids)
 
 
-def current_span() -> Any | None:
-    """The current span object (possibly an invalid one), or None without OpenTelemetry."""
-    return None if trace is None else trace.get_current_span()
-
-
 def raw_ids(span: Any) -> tuple[int, int] | None:
     """(trace id, span id) of a span as integers, or None if it is not a valid span: cheap enough
     for the request path. The logger queues these instead of the span object, which would keep the

@@ -9,6 +9,8 @@
   convention attributes (an INTERNAL span for a cache hit); the logger puts that span's ids on
   the inference log lines. Attribute names are registered in the semantic conventions or live
   under ``llm_router.*``.
+* ``otlp_exporter_from_env`` makes the OTLP/HTTP exporter serialize with ``otlp_encoding`` (the
+  same bytes as the exporter's own encoder, at a third of the CPU).
 * ``trace_context`` holds ``current_ids``/``current_trace_exemplar``, which work without the SDK (the logger and the metrics
   collector call them); they return None when OpenTelemetry is not installed or no span is active.
 """
