@@ -49,12 +49,6 @@ def format_ids(ids: tuple[int, int]) -> tuple[str, str]:
     return format(ids[0], "032x"), format(ids[1], "016x")
 
 
-def span_ids(span: Any) -> tuple[str, str] | None:
-    """(trace id, span id) of a span object as lowercase hex, or None if it is not a valid span."""
-    ids = raw_ids(span) if trace is not None else None
-    return None if ids is None else format_ids(ids)
-
-
 def current_trace_exemplar(
     ctx: InferenceContext | None = None, scope: Mapping[str, Any] | None = None
 ) -> dict[str, str] | None:

@@ -315,12 +315,6 @@ class TracingMiddleware:
         # attach/detach, not trace.use_span: the same without a generator-based context manager
         # on every request (exceptions are recorded below).
         token = context_api.attach(trace.set_span_in_context(span))
-        if not span.is_recording():  # unsampled: current for its trace id, nothing to record
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                context_api.detach(token)
-            return
         status: dict[str, int] = {}
 
         async def send_wrapper(message: dict[str, Any]) -> None:
@@ -329,7 +323,8 @@ class TracingMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            # An unsampled span records nothing: its status code is not needed, so no wrapper.
+            await self.app(scope, receive, send_wrapper if span.is_recording() else send)
         except BaseException as exc:
             span.record_exception(exc)
             span.set_attribute(SC.ERROR_TYPE, error_type(exc))
