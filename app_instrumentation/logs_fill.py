@@ -13,15 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from app_instrumentation.logs_fields import Field
-from app_instrumentation.redaction import VALUE_HINT_RE, redact_text
+from app_instrumentation.redaction import may_hold_secret, redact_text
 
 Event = dict[str, Any]
 Filler = Callable[[Event, tuple[Any, ...]], None]
-_may_hold_secret = VALUE_HINT_RE.search
 
 
 def _redact_list(values: list[Any]) -> list[Any]:
-    return [redact_text(v) if type(v) is str else v for v in values]
+    return [redact_text(v) if type(v) is str and may_hold_secret(v) else v for v in values]
 
 
 def node(event: Event, parents: tuple[str, ...]) -> Any:
@@ -45,11 +44,22 @@ def fill(event: Event, layout: tuple[Field, ...], values: tuple[Any, ...], redac
             parents, target = fld.parents, node(event, fld.parents)
         if redact and fld.scrub:
             if type(value) is str:
-                if _may_hold_secret(value):
+                if may_hold_secret(value):
                     value = redact_text(value)
             elif type(value) is list:
                 value = _redact_list(value)
         target[fld.leaf] = value
+
+
+def _walk(name: str, parents: tuple[str, ...], indent: str) -> list[str]:
+    """Lines doing ``name = node(event, parents)`` inline (no call, no loop)."""
+    lines, parent = [], "event"
+    for depth, part in enumerate(parents):
+        child = name if depth == len(parents) - 1 else f"{name}_{depth}"
+        lines += [f"{indent}{child} = {parent}.get({part!r})",
+                  f"{indent}if {child} is None:", f"{indent}    {child} = {parent}[{part!r}] = {{}}"]
+        parent = child
+    return lines
 
 
 def compiled(layout: tuple[Field, ...], redact: bool = True) -> Filler:
@@ -72,11 +82,11 @@ def compiled(layout: tuple[Field, ...], redact: bool = True) -> Filler:
             ]
         if fld.parents:
             name = objects[fld.parents]
-            lines += [f"        if {name} is None:", f"            {name} = node(event, {fld.parents!r})",
+            lines += [f"        if {name} is None:", *_walk(name, fld.parents, "            "),
                       f"        {name}[{fld.leaf!r}] = v{i}"]
         else:
             lines.append(f"        event[{fld.leaf!r}] = v{i}")
-    namespace: dict[str, Any] = {"node": node, "may_hold_secret": _may_hold_secret, "redact_text": redact_text,
+    namespace: dict[str, Any] = {"may_hold_secret": may_hold_secret, "redact_text": redact_text,
                                  "redact_list": _redact_list}
     exec(compile("\n".join(lines), f"<log layout of {len(layout)} fields>", "exec"), namespace)  # noqa: S102
     return namespace["fill_layout"]  # type: ignore[no-any-return]

@@ -43,8 +43,17 @@ _AUTH_SCHEME_RE = re.compile(
 )
 _URL_USERINFO_RE = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@", re.IGNORECASE)
 _QUERY_PARAM_RE = re.compile(r"([?&;\s]|^)([^=&;?\s]+)=([^&;#\s]*)")
-#: A value matching none of these cannot hold a credential ``redact_text`` would find.
-VALUE_HINT_RE = re.compile(r"bearer|basic|digest|apikey|://|=", re.IGNORECASE)
+
+
+def may_hold_secret(text: str) -> bool:
+    """False when ``text`` cannot hold a credential ``redact_text`` would find: each pattern above
+    needs "=", "://" or one of these words (Basic/Digest/ApiKey are matched capitalized, a subset
+    of the lowercased test). Substring tests: about 5x cheaper than one case-insensitive regex,
+    and log writers call this on every string field of every line."""
+    if "=" in text or "://" in text:
+        return True
+    low = text.lower()
+    return "bearer" in low or "basic" in low or "digest" in low or "apikey" in low
 
 
 def key_words(key: str) -> list[str]:
@@ -66,8 +75,13 @@ def is_secret_key(key: str, extra: frozenset[str] = frozenset()) -> bool:
 
 def redact_text(text: str) -> str:
     """Credentials embedded in a free-text value."""
-    if not VALUE_HINT_RE.search(text):
+    if not may_hold_secret(text):
         return text  # fast path: most values cannot contain any of the patterns
+    return redact_patterns(text)
+
+
+def redact_patterns(text: str) -> str:
+    """``redact_text`` without the fast path."""
     text = _AUTH_SCHEME_RE.sub(lambda m: f"{m.group(1).split()[0]} {REDACTED}", text)
     text = _URL_USERINFO_RE.sub(lambda m: f"{m.group(1)}:{REDACTED}@", text)
     return _QUERY_PARAM_RE.sub(_redact_param, text)

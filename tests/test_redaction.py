@@ -1,8 +1,18 @@
 """Secrets never reach a log line: any key spelling, any depth, inside values and header pairs."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app_instrumentation.redaction import REDACTED, Redactor, is_secret_key, redact, redact_text
+from app_instrumentation.redaction import (
+    REDACTED,
+    Redactor,
+    is_secret_key,
+    may_hold_secret,
+    redact,
+    redact_patterns,
+    redact_text,
+)
 from tests.test_logs_support import capture_logger
 
 
@@ -106,3 +116,24 @@ def test_free_text_without_credentials_is_untouched():
     for text in ("basic strategy chosen", "token limit reached: 4096 tokens", "Bearer", "see https://example.org/a"):
         assert redact_text(text) == text
     assert redact_text("Authorization: Basic dXNlcjpwYXNzd29yZA==") == f"Authorization: Basic {REDACTED}"
+
+
+# Fragments of every credential pattern, their near misses and characters that fold case oddly.
+_FRAGMENTS = ["Bearer ", "bEaReR\t", "Basic ", "Digest ", "ApiKey ", "apikey", "://", "=", "@", ":", "?", "&",
+              "api_key", "token", "dXNlcjpwYXNzd29yZA==", "user:pass@", "https", "ſ", "K", "İ", "ı", " ", "x"]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS) | st.text(max_size=4), max_size=12).map("".join))
+def test_fast_check_never_skips_a_value_the_patterns_would_change(text):
+    # redact_text skips the patterns when may_hold_secret says no: that must never lose a redaction.
+    if not may_hold_secret(text):
+        assert redact_patterns(text) == text
+    assert redact_text(text) == redact_patterns(text)
+
+
+def test_fast_check_recognises_each_credential_form():
+    for text in ("Authorization: BEARER abc", "Basic dXNlcjpwYXNzd29yZA==", "x ApiKey 0123456789abcdef",
+                 "Digest dXNlcjpwYXNzd29yZA", "postgres://u:p@h/db", "?api_key=1"):
+        assert may_hold_secret(text) and redact_text(text) != text
+    for text in ("Inference completed", "POST /api/generate 200", "bench-model", "chatcmpl-e8da3a47e0ab58e4"):
+        assert not may_hold_secret(text)
