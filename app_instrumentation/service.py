@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app_instrumentation.otel_env import service_name_from_env
+
 
 @dataclass(frozen=True)
 class ServiceInfo:
@@ -19,9 +21,10 @@ class ServiceInfo:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ServiceInfo:
-        """``OTEL_SERVICE_NAME``, ``SERVICE_VERSION``, ``DEPLOYMENT_ENVIRONMENT`` (empty counts as unset)."""
+        """``OTEL_SERVICE_NAME`` (or ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``), ``SERVICE_VERSION``,
+        ``DEPLOYMENT_ENVIRONMENT`` (empty counts as unset)."""
         return cls(
-            environ.get("OTEL_SERVICE_NAME") or cls.name,
+            service_name_from_env(environ, cls.name),
             environ.get("SERVICE_VERSION") or cls.version,
             environ.get("DEPLOYMENT_ENVIRONMENT") or cls.environment,
         )

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from app_instrumentation import logs_fields as F
-from app_instrumentation import otlp_encoding
+from app_instrumentation import otel_env, otlp_encoding
 from app_instrumentation.catalog import UNKNOWN_ROUTE
 from app_instrumentation.errors import INFERENCE_ERROR, classify, qualified_name
 from app_instrumentation.events import CACHE_HIT_ATTRIBUTE, PROVIDER_ATTRIBUTE, SERVER_ATTRIBUTE
@@ -87,20 +87,21 @@ INSTRUMENTATION_NAME = "app_instrumentation"
 
 
 def otlp_exporter_from_env(environ: Mapping[str, str] = os.environ) -> SpanExporter | None:
-    """An OTLP/HTTP exporter when an OTLP endpoint is configured and not switched off."""
+    """An OTLP/HTTP exporter when an OTLP endpoint is configured and not switched off; its
+    endpoint, headers, timeout, compression and certificates come from ``environ``."""
     exporters = {e.strip() for e in environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")}
-    endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    if "otlp" not in exporters or not endpoint:
+    if "otlp" not in exporters or not otel_env.otlp_endpoint(environ):
         return None  # no collector configured: do not retry against a default localhost:4318
     protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
     if protocol not in (None, "", "http/protobuf"):
         raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: only http/protobuf is supported")
+    settings = otel_env.otlp_exporter_settings(environ)
     from opentelemetry.exporter.otlp.proto.http import trace_exporter
 
     # The exporter's protobuf encoding cost 3x what otlp_encoding's direct wire encoding costs
     # (the same bytes): the largest cost of a traced request.
     otlp_encoding.install(trace_exporter)
-    return trace_exporter.OTLPSpanExporter()  # reads endpoint, headers, timeout, compression from OTEL_*
+    return trace_exporter.OTLPSpanExporter(**settings)
 
 
 def setup_tracing(
@@ -112,18 +113,19 @@ def setup_tracing(
     environ: Mapping[str, str] = os.environ,
 ) -> TracerProvider | None:
     """A TracerProvider with a batch OTLP exporter (or ``exporter``); None if OTEL_SDK_DISABLED
-    or the tracing extra is not installed."""
-    if not AVAILABLE or environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+    or the tracing extra is not installed. Sampler, resource and exporter follow the ``OTEL_*``
+    variables of ``environ`` (ValueError naming the variable when one is malformed)."""
+    if not AVAILABLE or environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return None
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    attributes = {"service.version": service_version, "deployment.environment.name": environment}
-    if not environ.get("OTEL_SERVICE_NAME"):
-        attributes["service.name"] = service_name  # the standard variable wins over our default
-    provider = TracerProvider(resource=Resource.create(attributes))
+    attributes = otel_env.resource_attributes(environ, service_name)
+    attributes.update({"service.version": service_version, "deployment.environment.name": environment})
+    sampler = otel_env.sampler_from_env(environ)
     exporter = exporter or otlp_exporter_from_env(environ)
+    provider = TracerProvider(resource=Resource.create(attributes), sampler=sampler)
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     if set_global:

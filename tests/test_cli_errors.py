@@ -125,6 +125,15 @@ def test_router_config_that_does_not_exist(tmp_path):
     assert "bad --config" in line and "no such file" in line
 
 
+@pytest.mark.parametrize(("env", "words"), [
+    ({"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "10%"},
+     "bad environment: OTEL_TRACES_SAMPLER_ARG='10%': the parentbased_traceidratio sampler needs a ratio between 0 and 1"),
+    ({"LOG_LEVEL_ACCESS": "loud"}, "bad environment: log level of the access stream (LOG_LEVEL_ACCESS)"),
+])
+def test_router_with_a_malformed_variable(env, words):
+    assert words in one_line_error("router", "--port", "0", env=env)
+
+
 @pytest.mark.live
 def test_router_whose_reader_goes_away_stops_with_one_line(tmp_path):
     """``llmmon router | head -1``: the reader leaves after one line."""

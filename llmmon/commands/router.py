@@ -65,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
     from app_instrumentation.logs_wiring import Observability
 
     # ECS logs on stdout, OTel spans (OTLP when OTEL_EXPORTER_OTLP_* is set), Sentry when SENTRY_DSN is set.
-    obs = Observability.from_env()
+    try:
+        obs = Observability.from_env()
+    except ValueError as exc:  # a malformed LOG_*/OTEL_*/SENTRY_* variable: its name and what was expected
+        sock.close()
+        raise CommandError(f"bad environment: {exc}", 2) from None
     app = create_app(config, traffic_rps=args.traffic, observers=obs.observers, wrappers=obs.wrappers())
     obs.bind(app.collector, app.routes)
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, lifespan="on", access_log=False))
