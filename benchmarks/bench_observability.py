@@ -12,7 +12,8 @@ jobs on the machine spreads over both:
   with 10 % head sampling (``OTEL_TRACES_SAMPLER=parentbased_traceidratio``, arg 0.1).
 
 The router's stdout is a pipe read here, so the lines it writes per successful inference are
-counted from the real output. Prints a table; asserts nothing (timings depend on the machine).
+counted from the real output, and the spans the receiver got per request served (2 when every
+request is traced and none is dropped). Prints a table; asserts nothing (timings depend on the machine).
 Target: full >= 0.7x metrics only, at most 2 log lines per successful inference.
 
 Run: ``python -m benchmarks.bench_observability [--seconds S] [--rounds R] [--connections C]``.
@@ -35,6 +36,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from benchmarks.timing import machine, table
 
@@ -72,6 +75,8 @@ class Variant:
     lines_per_inference: list[float] = field(default_factory=list)
     #: Router process CPU (user + system, all threads) per successful request, microseconds.
     cpu_us: list[float] = field(default_factory=list)
+    #: Spans the OTLP receiver got per request served (warm-up included), flushed at shutdown.
+    spans_per_request: list[float] = field(default_factory=list)
 
 
 class OutputCounter:
@@ -100,14 +105,27 @@ class OutputCounter:
         self._thread.join(timeout)
 
 
-def otlp_sink() -> ThreadingHTTPServer:
-    """Accepts OTLP/HTTP exports and discards them (the collector's cost is not the router's)."""
+class OtlpSink(ThreadingHTTPServer):
+    """Accepts OTLP/HTTP exports, counts their spans and discards them (the collector's cost is
+    not the router's). The count shows spans the router dropped under load (its queue is bounded)."""
 
+    spans = 0
+    _lock = threading.Lock()
+
+    def received(self, body: bytes) -> None:
+        request = ExportTraceServiceRequest.FromString(body)
+        count = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+        with self._lock:
+            self.spans += count
+
+
+def otlp_sink() -> OtlpSink:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        server: OtlpSink
 
         def do_POST(self) -> None:  # noqa: N802 - http.server naming
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.server.received(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -115,7 +133,7 @@ def otlp_sink() -> ThreadingHTTPServer:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = OtlpSink(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -160,8 +178,9 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def run_variant(variant: Variant, config: Path, seconds: float, warmup: float, connections: int,
-                offset: int) -> None:
+                offset: int, sink: OtlpSink) -> None:
     env = {**os.environ, **variant.env}
+    spans_before, served = sink.spans, 0
     argv = [sys.executable, "-m", "llmmon.cli", "router", "--port", "0", "--config", str(config)]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     output = OutputCounter(proc.stdout)
@@ -169,7 +188,7 @@ def run_variant(variant: Variant, config: Path, seconds: float, warmup: float, c
         if not output.listening.wait(60) or output.address is None:
             raise RuntimeError(f"router did not start: {output.head[-2000:]!r}")
         host, port = output.address
-        asyncio.run(load(host, port, warmup, connections, offset))
+        served = asyncio.run(load(host, port, warmup, connections, offset))["ok"]
         time.sleep(0.5)  # the warm-up's lines are written (the writer wakes every 0.1 s) before counting
         lines_before = output.lines
         cpu_before = _cpu_seconds(proc.pid)
@@ -181,10 +200,12 @@ def run_variant(variant: Variant, config: Path, seconds: float, warmup: float, c
         variant.cpu_us.append((_cpu_seconds(proc.pid) - cpu_before) / ok * 1e6)
         variant.rps.append(counts["ok"] / elapsed)
         variant.lines_per_inference.append((output.lines - lines_before) / ok)
+        served += counts["ok"]
     finally:
-        proc.terminate()
+        proc.terminate()  # SIGTERM: the router flushes its spans before it exits
         proc.wait(30)
         output.join(5)
+    variant.spans_per_request.append((sink.spans - spans_before) / max(served, 1))
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:
@@ -209,20 +230,20 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
             for round_ in range(args.rounds):
                 order = variants if round_ % 2 == 0 else variants[::-1]
                 for v in order:
-                    run_variant(v, config, args.seconds, args.warmup, args.connections, round_ * 100_000_000)
+                    run_variant(v, config, args.seconds, args.warmup, args.connections, round_ * 100_000_000, sink)
     finally:
         sink.shutdown()
     base = statistics.median(variants[0].rps)
     rows = [
         (v.name, f"{statistics.median(v.rps):.0f}", f"{min(v.rps):.0f} - {max(v.rps):.0f}",
          f"{statistics.median(v.rps) / base:.2f}x", f"{statistics.median(v.cpu_us):.0f}",
-         f"{statistics.median(v.lines_per_inference):.2f}")
+         f"{statistics.median(v.lines_per_inference):.2f}", f"{statistics.median(v.spans_per_request):.2f}")
         for v in variants
     ]
     print(machine())
     print(f"zero-latency backend, {args.connections} connections, {args.rounds} rounds x {args.seconds:g} s per variant")
     print(table(("variant", "req/s (median)", "req/s (range)", "vs metrics only", "router CPU us/req",
-                 "log lines / inference"), rows))
+                 "log lines / inference", "spans exported / request"), rows))
     for v in variants[2:]:
         ratio = statistics.median(v.rps) / base
         print(f"{v.name}: target >= 0.7x metrics only {'met' if ratio >= 0.7 else 'missed'} ({ratio:.2f}x)")
