@@ -21,3 +21,9 @@ def alert_steps(red: str, yellow: str | float, scale: float = 1) -> list[dict[st
     names), then red from the threshold of the alert ``red`` names."""
     warn = threshold(yellow, scale) if isinstance(yellow, str) else yellow
     return p.steps("green", (warn, "yellow"), (threshold(red, scale), "red"))
+
+
+def below_steps(alert: str, scale: float = 1) -> list[dict[str, object]]:
+    """For a panel where low is bad: red below the threshold of the alert ``alert`` names (which
+    fires under it), green from it."""
+    return p.steps("red", (threshold(alert, scale), "green"))

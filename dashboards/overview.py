@@ -13,7 +13,9 @@ from app_instrumentation import catalog as c
 from dashboards import panels as p
 from dashboards import promql as q
 from dashboards import uids
+from dashboards.alert_colours import below_steps
 from dashboards.base import dashboard, drilldown, with_links
+from foundation import alert_names as n
 
 INFERENCE_LATENCY_STEPS = p.steps("green", (5, "yellow"), (15, "red"))
 
@@ -53,6 +55,6 @@ def build() -> g.Dashboard:
                          unit=p.TOKENS_PER_SECOND, stacked=True),
             p.timeseries("Cache hit ratio by cache",
                          p.Query(q.ratio_or_zero(hits, f"({hits} + {misses})"), "{{cache_type}}"),
-                         unit=p.RATIO, max_value=1, thresholds=p.steps("red", (0.5, "green"))),
+                         unit=p.RATIO, max_value=1, thresholds=below_steps(n.LOW_CACHE_HIT_RATE)),
         ],
     )

@@ -218,6 +218,13 @@ def test_panels_turn_red_where_their_alert_fires(uid, title, red, yellow, scale)
         assert steps["yellow"] == BY_NAME[yellow].threshold * scale
 
 
+def test_cache_hit_ratio_turns_green_where_the_low_hit_rate_alert_stops():
+    from alerts.definitions import BY_NAME
+
+    steps = _steps(uids.OVERVIEW, "Cache hit ratio by cache")
+    assert steps == {"red": None, "green": BY_NAME["LowCacheHitRate"].threshold}
+
+
 def test_panel_colours_follow_a_new_alert_default(monkeypatch):
     import dataclasses
 
