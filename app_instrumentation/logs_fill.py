@@ -13,14 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from app_instrumentation.logs_fields import Field
-from app_instrumentation.redaction import may_hold_secret, redact_text
+from app_instrumentation.redaction import may_hold_secret, redact_patterns
 
 Event = dict[str, Any]
 Filler = Callable[[Event, tuple[Any, ...]], None]
 
 
 def _redact_list(values: list[Any]) -> list[Any]:
-    return [redact_text(v) if type(v) is str and may_hold_secret(v) else v for v in values]
+    return [redact_patterns(v) if type(v) is str and may_hold_secret(v) else v for v in values]
 
 
 def node(event: Event, parents: tuple[str, ...]) -> Any:
@@ -44,8 +44,8 @@ def fill(event: Event, layout: tuple[Field, ...], values: tuple[Any, ...], redac
             parents, target = fld.parents, node(event, fld.parents)
         if redact and fld.scrub:
             if type(value) is str:
-                if may_hold_secret(value):
-                    value = redact_text(value)
+                if may_hold_secret(value):  # redact_text's own pre-check, inlined: no call per field
+                    value = redact_patterns(value)
             elif type(value) is list:
                 value = _redact_list(value)
         target[fld.leaf] = value
@@ -76,7 +76,7 @@ def compiled(layout: tuple[Field, ...], redact: bool = True) -> Filler:
             lines += [
                 f"        if type(v{i}) is str:",
                 f"            if may_hold_secret(v{i}):",
-                f"                v{i} = redact_text(v{i})",
+                f"                v{i} = redact_patterns(v{i})",
                 f"        elif type(v{i}) is list:",
                 f"            v{i} = redact_list(v{i})",
             ]
@@ -86,7 +86,7 @@ def compiled(layout: tuple[Field, ...], redact: bool = True) -> Filler:
                       f"        {name}[{fld.leaf!r}] = v{i}"]
         else:
             lines.append(f"        event[{fld.leaf!r}] = v{i}")
-    namespace: dict[str, Any] = {"may_hold_secret": may_hold_secret, "redact_text": redact_text,
+    namespace: dict[str, Any] = {"may_hold_secret": may_hold_secret, "redact_patterns": redact_patterns,
                                  "redact_list": _redact_list}
     exec(compile("\n".join(lines), f"<log layout of {len(layout)} fields>", "exec"), namespace)  # noqa: S102
     return namespace["fill_layout"]  # type: ignore[no-any-return]

@@ -68,7 +68,8 @@ def service_name_from_env(environ: Mapping[str, str], default: str) -> str:
     return resource_attributes(environ, default)["service.name"]
 
 
-def _otlp(environ: Mapping[str, str], setting: str) -> str | None:
+def otlp_setting(environ: Mapping[str, str], setting: str) -> str | None:
+    """``OTEL_EXPORTER_OTLP_TRACES_{setting}``, else ``OTEL_EXPORTER_OTLP_{setting}``."""
     return environ.get(f"OTEL_EXPORTER_OTLP_TRACES_{setting}") or environ.get(f"OTEL_EXPORTER_OTLP_{setting}") or None
 
 
@@ -86,14 +87,14 @@ def otlp_exporter_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     from opentelemetry.util.re import parse_env_headers
 
     settings: dict[str, Any] = {"endpoint": otlp_endpoint(environ)}
-    if headers := _otlp(environ, "HEADERS"):
+    if headers := otlp_setting(environ, "HEADERS"):
         settings["headers"] = dict(parse_env_headers(headers, liberal=True))
-    if timeout := _otlp(environ, "TIMEOUT"):
+    if timeout := otlp_setting(environ, "TIMEOUT"):
         try:
             settings["timeout"] = float(timeout)
         except ValueError:
             raise ValueError(f"OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT={timeout!r}: expected seconds") from None
-    if compression := _otlp(environ, "COMPRESSION"):
+    if compression := otlp_setting(environ, "COMPRESSION"):
         try:
             settings["compression"] = Compression(compression.strip().lower())
         except ValueError:
@@ -101,6 +102,6 @@ def otlp_exporter_settings(environ: Mapping[str, str]) -> dict[str, Any]:
             raise ValueError(f"OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION={compression!r}: expected {choices}") from None
     for setting, argument in (("CERTIFICATE", "certificate_file"), ("CLIENT_KEY", "client_key_file"),
                               ("CLIENT_CERTIFICATE", "client_certificate_file")):
-        if path := _otlp(environ, setting):
+        if path := otlp_setting(environ, setting):
             settings[argument] = path
     return {k: v for k, v in settings.items() if v is not None}

@@ -92,8 +92,8 @@ def otlp_exporter_from_env(environ: Mapping[str, str] = os.environ) -> SpanExpor
     exporters = {e.strip() for e in environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")}
     if "otlp" not in exporters or not otel_env.otlp_endpoint(environ):
         return None  # no collector configured: do not retry against a default localhost:4318
-    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-    if protocol not in (None, "", "http/protobuf"):
+    protocol = otel_env.otlp_setting(environ, "PROTOCOL")
+    if protocol not in (None, "http/protobuf"):
         raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: only http/protobuf is supported")
     settings = otel_env.otlp_exporter_settings(environ)
     from opentelemetry.exporter.otlp.proto.http import trace_exporter
