@@ -42,7 +42,7 @@ from alerts.probes import (
     UsageProbe,
 )
 from alerts.profiles import Profile
-from alerts.promql import one_of, quantile, selector, sum_rate, sum_rate_of
+from alerts.promql import one_of, quantile, selector, share_or_zero, sum_rate, sum_rate_of
 from alerts.spec import AlertSpec, Expr, Format
 from app_instrumentation import catalog as c
 from foundation import alert_names as n
@@ -134,6 +134,14 @@ def _client_error_share(p: Profile, t: float, floor: float) -> str:
     rejected = sum_rate_of(CLIENT_ERRORS, w)
     requests = f"({rejected} + ({sum_rate(c.INFERENCE.name, w)} or vector(0)))"
     return f"{rejected}\n/\n{requests}\n> {t:g}\nand\n{rejected} > {floor:g}"
+
+
+def _span_export_share(p: Profile, t: float) -> str:
+    w = p.window("10m")
+    ended = sum_rate(c.TRACE_SPANS_ENDED.name, w)
+    exported = sum_rate(c.TRACE_SPANS_EXPORTED.name, w, outcome="success")
+    # Reads 0 when no export ever succeeded; armed only while spans end (no tracing, idle: no loss).
+    return f"{share_or_zero(exported, ended)}\n< {t:g}\nand\n{ended} > 0"
 
 
 def _instances_down(p: Profile, t: float) -> str:
@@ -386,6 +394,17 @@ SPECS: tuple[AlertSpec, ...] = (
         _per_second(c.LOG_EVENTS_DROPPED, "5m", ("stream",)),
         RateProbe(names=(c.LOG_EVENTS_DROPPED.name,), labels={"stream": "app"}, out_labels={"stream": "app"}),
         0, "5m",
+    ),
+    # The batch processor exports a span within seconds (5 s schedule, 512-span batches): over 10m
+    # the spans still queued are about 1 % of those ended, so 95 % exported means a real loss.
+    AlertSpec(
+        n.TRACE_SPANS_LOST, Severity.WARNING, "span_loss", SYSTEM, "Spans are not reaching the trace backend",
+        "Only {value} of the sampled spans the routers ended over 10m were exported (threshold {threshold}): "
+        "the trace collector is down, slow or refusing them, or the export queue is full.",
+        _span_export_share,
+        RatioProbe(op="<", part=(c.TRACE_SPANS_EXPORTED.name, {"outcome": "success"}),
+                   whole=(c.TRACE_SPANS_ENDED.name, {})),
+        0.95, "10m", value_format=Format.PERCENT,
     ),
 )
 

@@ -265,6 +265,17 @@ LOG_EVENTS_DROPPED = _m(
     "log_events_dropped_total", C, "Log events dropped because the log queue was full", ("stream",),
     unit="events",
 )
+#: Sampled spans from their end to their export: what ended and was not exported successfully
+#: was lost (export queue full, collector down, slow or refusing, or a stuck exporter).
+TRACE_SPAN_OUTCOMES: tuple[str, ...] = ("success", "failure")
+TRACE_SPANS_ENDED = _m(
+    "trace_spans_ended_total", C, "Sampled spans ended and handed to the batch span processor", unit="spans",
+    otel="otel.sdk.span.ended (sampled spans only)",
+)
+TRACE_SPANS_EXPORTED = _m(
+    "trace_spans_exported_total", C, "Spans the trace exporter sent, by outcome", ("outcome",), unit="spans",
+    enums={"outcome": TRACE_SPAN_OUTCOMES}, otel="otel.sdk.exporter.span.exported",
+)
 
 # --- process metrics (prometheus_client ProcessCollector with the llm_router namespace) --
 PROCESS_RESIDENT_MEMORY = _m(

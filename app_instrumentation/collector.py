@@ -329,3 +329,11 @@ class MetricsCollector:
     @guarded("log_events_dropped")
     def log_events_dropped(self, stream: str, count: int = 1) -> None:
         self.family(catalog.LOG_EVENTS_DROPPED).child(stream).inc(count)
+
+    @guarded("trace_spans")
+    def trace_spans_ended(self, count: int = 1) -> None:
+        self.family(catalog.TRACE_SPANS_ENDED).child().inc(count)
+
+    @guarded("trace_spans")
+    def trace_spans_exported(self, outcome: str, count: int) -> None:
+        self.family(catalog.TRACE_SPANS_EXPORTED).child(outcome).inc(count)

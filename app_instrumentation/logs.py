@@ -444,6 +444,11 @@ class StructuredLogger:
         return self._submit(Stream.APPLICATION, "info", "Shutting down", Action.APPLICATION_STOP) \
             if self.enabled(Stream.APPLICATION, "info") else False
 
+    def spans_not_exported(self, count: int) -> bool:
+        """At shutdown: sampled spans that never reached the trace backend."""
+        return self._submit(Stream.APPLICATION, "warn", "Spans not exported", Action.LOG, (F.TRACE_SPANS_LOST,),
+                            (count,)) if self.enabled(Stream.APPLICATION, "warn") else False
+
     # --- the seed's LLM events (and the InferenceObserver protocol) ----------------------------
     def _inference(self, ctx: InferenceContext, backend: str) -> tuple[Any, ...]:
         """Values of the INFERENCE layout."""

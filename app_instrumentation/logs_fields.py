@@ -192,6 +192,8 @@ METRIC_NAME = _ours("metric.name", "keyword", scrub=False)
 METRIC_VALUE = _ours("metric.value", "double")
 #: Log events lost (queue full, broken or stuck output), on the writer's last line, written to stderr.
 LOG_EVENTS_DROPPED = _ours("log.events_dropped", "long")
+#: Sampled spans the router ended and never exported successfully, on its shutdown line.
+TRACE_SPANS_LOST = _ours("trace.spans_lost", "long")
 
 # --- added by the Logstash pipeline ------------------------------------------------------
 EVENT_TYPE = _ours("event_type", "keyword", pipeline=True)

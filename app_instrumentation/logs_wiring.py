@@ -19,7 +19,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app_instrumentation.error_tracking import ErrorTracker, ErrorTrackingMiddleware, reporter_from_env
 from app_instrumentation.logs import LogConfig, StructuredLogger
@@ -28,7 +28,16 @@ from app_instrumentation.logs_writer import Sink
 from app_instrumentation.request_id import RequestIdMiddleware
 from app_instrumentation.routes import RouteTemplates
 from app_instrumentation.trace_context import current_trace_exemplar
-from app_instrumentation.tracing import AVAILABLE, TracingMiddleware, TracingObserver, setup_tracing
+from app_instrumentation.tracing import (
+    AVAILABLE,
+    TracingMiddleware,
+    TracingObserver,
+    setup_tracing,
+    span_accounting,
+)
+
+if TYPE_CHECKING:
+    from app_instrumentation.span_accounting import SpanAccounting
 
 ASGIApp = Callable[..., Any]
 
@@ -40,8 +49,10 @@ class Observability:
         tracer_provider: Any | None = None,
         sink: Sink | None = None,
         environ: Mapping[str, str] = os.environ,
+        span_accounting: SpanAccounting | None = None,
     ) -> None:
         self._collector: Any | None = None
+        self.span_accounting = span_accounting
         self.logger = StructuredLogger(config, sink=sink, on_drop=self._dropped)
         self.tracer_provider = tracer_provider
         # Without the tracing extra (or with OTEL_SDK_DISABLED) there are no spans to make.
@@ -60,9 +71,10 @@ class Observability:
         ``set_global``: also make the provider OpenTelemetry's global one (a process does this once).
         """
         log_config = LogConfig.from_env(environ, **config)
+        accounting = span_accounting()
         provider = setup_tracing(log_config.service_name, log_config.service_version, log_config.environment,
-                                 set_global=set_global, environ=environ)
-        return cls(log_config, provider, environ=environ)
+                                 set_global=set_global, environ=environ, accounting=accounting)
+        return cls(log_config, provider, environ=environ, span_accounting=accounting)
 
     @property
     def observers(self) -> tuple[Any, ...]:
@@ -88,6 +100,8 @@ class Observability:
         """Count log drops and tracked errors in the router's collector; name spans by route;
         with tracing on, latency histograms carry the span's trace id as an exemplar."""
         self._collector = collector
+        if self.span_accounting is not None:
+            self.span_accounting.attach(collector)
         if self.tracer is not None:
             collector.exemplar = current_trace_exemplar
         for middleware in self._tracing_middleware:
@@ -115,6 +129,10 @@ class Observability:
         if self.tracer_provider is not None:
             spans_ok = bool(self.tracer_provider.force_flush(int(budget * 1000)))
             self.tracer_provider.shutdown()
+            lost = self.span_accounting.lost if self.span_accounting is not None else 0
+            if lost:  # written with the log lines flushed below
+                self.logger.spans_not_exported(lost)
+                spans_ok = False
         if self.errors.reporter is not None:
             self.errors.reporter.shutdown(budget)
         return self.logger.shutdown(budget) and spans_ok

@@ -81,6 +81,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
     from app_instrumentation.events import InferenceContext, InferenceResult
+    from app_instrumentation.span_accounting import SpanAccounting
 
 ASGIApp = Callable[..., Any]
 INSTRUMENTATION_NAME = "app_instrumentation"
@@ -111,10 +112,12 @@ def setup_tracing(
     exporter: SpanExporter | None = None,
     set_global: bool = True,
     environ: Mapping[str, str] = os.environ,
+    accounting: SpanAccounting | None = None,
 ) -> TracerProvider | None:
     """A TracerProvider with a batch OTLP exporter (or ``exporter``); None if OTEL_SDK_DISABLED
     or the tracing extra is not installed. Sampler, resource and exporter follow the ``OTEL_*``
-    variables of ``environ`` (ValueError naming the variable when one is malformed)."""
+    variables of ``environ`` (ValueError naming the variable when one is malformed).
+    ``accounting`` counts the spans that end and what the exporter sends of them."""
     if not AVAILABLE or environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return None
     from opentelemetry.sdk.resources import Resource
@@ -127,10 +130,22 @@ def setup_tracing(
     exporter = exporter or otlp_exporter_from_env(environ)
     provider = TracerProvider(resource=Resource.create(attributes), sampler=sampler)
     if exporter is not None:
+        if accounting is not None:
+            provider.add_span_processor(accounting)
+            exporter = accounting.wrap(exporter)
         provider.add_span_processor(BatchSpanProcessor(exporter))
     if set_global:
         trace.set_tracer_provider(provider)
     return provider
+
+
+def span_accounting() -> SpanAccounting | None:
+    """A fresh ``SpanAccounting`` for ``setup_tracing``; None without the tracing extra."""
+    if not AVAILABLE:
+        return None
+    from app_instrumentation.span_accounting import SpanAccounting
+
+    return SpanAccounting()
 
 
 def _tracer(provider: Any | None) -> Any:

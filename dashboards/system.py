@@ -18,7 +18,7 @@ from app_instrumentation import catalog as c
 from dashboards import panels as p
 from dashboards import promql as q
 from dashboards import uids
-from dashboards.alert_colours import alert_steps
+from dashboards.alert_colours import alert_steps, below_steps
 from dashboards.base import dashboard
 from foundation import alert_names as n
 from foundation import exporter_metrics as x
@@ -120,6 +120,17 @@ def build() -> g.Dashboard:
                 unit="ops", width=24,
                 description="Non-zero means metrics or logs are incomplete: fix before trusting other panels.",
             ),
+            p.timeseries("Spans exported (share of spans ended)",
+                         p.Query(q.ratio_or_zero(q.sum_rate(c.TRACE_SPANS_EXPORTED, BY_INSTANCE, outcome="success"),
+                                                 q.sum_rate(c.TRACE_SPANS_ENDED, BY_INSTANCE)), "{{instance}}"),
+                         unit=p.RATIO, max_value=1, thresholds=below_steps(n.TRACE_SPANS_LOST),
+                         description="Sampled spans that reached the trace collector; red where TraceSpansLost "
+                         "fires. Empty without tracing."),
+            p.timeseries("Span export by outcome",
+                         p.Query(q.sum_rate(c.TRACE_SPANS_ENDED), "ended"),
+                         p.Query(q.sum_rate(c.TRACE_SPANS_EXPORTED, ["outcome"]), "exported: {{outcome}}"),
+                         unit="ops", description="Ended above exported (success + failure): the export "
+                         "queue is full and drops spans. Failures: the collector refused them or timed out."),
             p.timeseries("Python GC collections by generation",
                          p.Query(q.sum_rate(c.PYTHON_GC_COLLECTIONS, ["instance", "generation"]),
                                  "{{instance}} gen {{generation}}"),

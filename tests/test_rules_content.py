@@ -49,6 +49,7 @@ PROD_ALERTS = {
     "InstrumentationErrors": ("> 0", "10m", "warning", {"5m"}),
     "MetricSeriesOverflow": ("> 0", "15m", "info", {"15m"}),
     "LogEventsDropped": ("> 0", "5m", "warning", {"5m"}),
+    "TraceSpansLost": ("< 0.95", "10m", "warning", {"10m"}),
     "RouterInstancesDown": ("> 0.5", "1m", "critical", set()),
     "RouterStalled": ("> 0", "1m", "critical", {"5m"}),
     "HighClientErrorRate": ("> 0.5", "15m", "warning", {"5m"}),
