@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +138,27 @@ def setup_tracing(
     if set_global:
         trace.set_tracer_provider(provider)
     return provider
+
+
+def shut_down_in_background(provider: Any, timeout: float) -> threading.Thread:
+    """Flush and shut ``provider`` down in a daemon thread, started; join it with the time the
+    caller can give (``not thread.is_alive()``: finished).
+
+    The SDK's batch processor ignores its flush timeout and gives every queued batch the
+    exporter's whole timeout: against a collector that accepts connections and never answers,
+    2048 queued spans kept a router 40 s in shutdown, past Kubernetes' default grace period (the
+    log flush after it never ran). What the thread has not exported when the caller stops
+    waiting is lost with the process (and counted by ``SpanAccounting``)."""
+
+    def flush_and_shut_down() -> None:
+        try:
+            provider.force_flush(int(timeout * 1000))
+        finally:
+            provider.shutdown()
+
+    worker = threading.Thread(target=flush_and_shut_down, name="otel-shutdown", daemon=True)
+    worker.start()
+    return worker
 
 
 def span_accounting() -> SpanAccounting | None:

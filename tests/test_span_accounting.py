@@ -5,6 +5,7 @@ and reported at shutdown, whatever lost them: a full export queue, a failing or 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -175,3 +176,56 @@ def test_router_shutdown_reports_the_spans_the_collector_refused(status, lost):
         assert report["log.level"] == "warn" and leaf(report, F.TRACE_SPANS_LOST.path) == lost
     else:
         assert reports == []
+
+
+def test_shutdown_against_a_collector_that_never_answers_keeps_to_its_budget():
+    """The SDK's flush gives each queued batch the exporter's whole timeout, whatever the flush
+    timeout says: the router must still finish within its budget (Kubernetes' grace period) and
+    write its log lines, reporting the spans it could not export."""
+    exporter = ScriptedExporter(hold=True)  # a blackholed collector: export never returns
+    accounting = SpanAccounting()
+    provider = TracerProvider()
+    provider.add_span_processor(accounting)
+    provider.add_span_processor(BatchSpanProcessor(accounting.wrap(exporter), max_export_batch_size=2,
+                                                   schedule_delay_millis=60_000))
+    sink = CaptureSink()
+    obs = Observability(LogConfig(), provider, sink=sink, environ={}, span_accounting=accounting)
+    _end_spans(provider, 6)
+    assert exporter.holding.wait(10), "the worker is stuck in its first export"
+    started = time.monotonic()
+    try:
+        assert obs.shutdown(timeout=0.5) is False
+        elapsed = time.monotonic() - started
+    finally:
+        exporter.release.set()
+    assert elapsed < 5, f"shutdown took {elapsed:.1f}s with a 0.5s budget"
+    (report,) = [e for e in sink.events() if e["message"] == "Spans not exported"]
+    assert leaf(report, F.TRACE_SPANS_LOST.path) == 6
+
+
+def test_spans_and_error_reports_are_flushed_side_by_side():
+    """Both wait on the network: flushed one after the other they could take twice the budget
+    before the log lines get theirs. The error reporter is shut down while the spans still flush."""
+    exporter = ScriptedExporter(hold=True)
+    accounting = SpanAccounting()
+    provider = TracerProvider()
+    provider.add_span_processor(accounting)
+    provider.add_span_processor(BatchSpanProcessor(accounting.wrap(exporter), schedule_delay_millis=60_000))
+    _end_spans(provider, 3)
+
+    class Reporter:
+        called_after: float | None = None
+
+        def shutdown(self, timeout: float | None = None) -> bool:
+            Reporter.called_after = time.monotonic() - started
+            return True
+
+    obs = Observability(LogConfig(), provider, sink=CaptureSink(), environ={}, span_accounting=accounting)
+    obs.errors.reporter = Reporter()
+    started = time.monotonic()
+    try:
+        obs.shutdown(timeout=2.0)
+    finally:
+        exporter.release.set()
+    assert Reporter.called_after is not None and Reporter.called_after < 1.0, \
+        "the reporter did not wait for the spans' 2 s budget to pass"
