@@ -195,3 +195,38 @@ def test_a_closed_stdout_counts_dropped_events_in_the_metric(tmp_path):
                               if line.startswith(catalog.LOG_EVENTS_DROPPED.name + '{stream="access"'))
         assert dropped >= 20, "every lost access line is counted: LogEventsDropped can fire"
         assert proc.poll() is None, "a broken stdout does not take the router down"
+
+
+@contextmanager
+def blackholed_collector() -> Iterator[str]:
+    """An OTLP endpoint that accepts connections and never answers (a hung collector)."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.extend(iter(lambda: server.accept()[0], None)), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/v1/traces"
+    finally:
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
+def test_sigterm_with_a_hung_trace_collector_stops_in_time_and_reports_the_lost_spans(tmp_path):
+    """OpenTelemetry's flush ignores its timeout and waits the exporter's (60 s here) per batch:
+    the router must stop within LOG_FLUSH_TIMEOUT for the spans plus as long for the logs, write
+    every access line and say how many spans it could not export (two per request)."""
+    requests = 20
+    env = {"OTEL_EXPORTER_OTLP_TIMEOUT": "60", "LOG_FLUSH_TIMEOUT": "3"}
+    with blackholed_collector() as endpoint, router_process(
+        tmp_path, {**env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint},
+    ) as (proc, stdout, stderr, url):
+        stdout.start()
+        assert generate_all(url, requests) == [200] * requests
+        took = terminate_and_wait(proc)
+        assert stdout.done.wait(10) and stderr.done.wait(10)
+    assert took < 2 * 3 + 5, f"stopped after {took:.1f}s"
+    assert len(generate_lines(stdout)) == requests
+    (report,) = [e for e in stdout.lines() if e.get("message") == "Spans not exported"]
+    assert report["llm_router"]["trace"]["spans_lost"] == 2 * requests
