@@ -139,7 +139,7 @@ def _client_error_share(p: Profile, t: float, floor: float) -> str:
 def _span_export_share(p: Profile, t: float) -> str:
     w = p.window("10m")
     ended = sum_rate(c.TRACE_SPANS_ENDED.name, w)
-    exported = sum_rate(c.TRACE_SPANS_EXPORTED.name, w, outcome="success")
+    exported = sum_rate(c.TRACE_SPANS_EXPORTED.name, w, outcome=c.TRACE_SPAN_SUCCESS)
     # Reads 0 when no export ever succeeded; armed only while spans end (no tracing, idle: no loss).
     return f"{share_or_zero(exported, ended)}\n< {t:g}\nand\n{ended} > 0"
 
@@ -402,7 +402,7 @@ SPECS: tuple[AlertSpec, ...] = (
         "Only {value} of the sampled spans the routers ended over 10m were exported (threshold {threshold}): "
         "the trace collector is down, slow or refusing them, or the export queue is full.",
         _span_export_share,
-        RatioProbe(op="<", part=(c.TRACE_SPANS_EXPORTED.name, {"outcome": "success"}),
+        RatioProbe(op="<", part=(c.TRACE_SPANS_EXPORTED.name, {"outcome": c.TRACE_SPAN_SUCCESS}),
                    whole=(c.TRACE_SPANS_ENDED.name, {})),
         0.95, "10m", value_format=Format.PERCENT,
     ),

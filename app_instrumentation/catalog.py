@@ -267,7 +267,8 @@ LOG_EVENTS_DROPPED = _m(
 )
 #: Sampled spans from their end to their export: what ended and was not exported successfully
 #: was lost (export queue full, collector down, slow or refusing, or a stuck exporter).
-TRACE_SPAN_OUTCOMES: tuple[str, ...] = ("success", "failure")
+TRACE_SPAN_SUCCESS, TRACE_SPAN_FAILURE = "success", "failure"
+TRACE_SPAN_OUTCOMES: tuple[str, ...] = (TRACE_SPAN_SUCCESS, TRACE_SPAN_FAILURE)
 TRACE_SPANS_ENDED = _m(
     "trace_spans_ended_total", C, "Sampled spans ended and handed to the batch span processor", unit="spans",
     otel="otel.sdk.span.ended (sampled spans only)",

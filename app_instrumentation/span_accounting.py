@@ -18,6 +18,8 @@ from typing import Any, Protocol
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from app_instrumentation.catalog import TRACE_SPAN_FAILURE, TRACE_SPAN_OUTCOMES, TRACE_SPAN_SUCCESS
+
 
 class SpanCountSink(Protocol):
     """Where the counts go (the router's metrics collector); never raises."""
@@ -35,13 +37,13 @@ class SpanAccounting(SpanProcessor):
     def __init__(self) -> None:
         self._lock = threading.Lock()  # spans may end on several threads
         self.ended = 0
-        self.exported = {"success": 0, "failure": 0}
+        self.exported = dict.fromkeys(TRACE_SPAN_OUTCOMES, 0)
         self.sink: SpanCountSink | None = None  # see ``attach``
 
     @property
     def lost(self) -> int:
         """Spans ended and not exported successfully (queued ones included until they are sent)."""
-        return self.ended - self.exported["success"]
+        return self.ended - self.exported[TRACE_SPAN_SUCCESS]
 
     def on_start(self, span: Any, parent_context: Any = None) -> None:
         pass
@@ -96,10 +98,10 @@ class CountingExporter(SpanExporter):
         try:
             result = self.exporter.export(spans)
         except BaseException:
-            self.accounting.exported_batch("failure", len(spans))
+            self.accounting.exported_batch(TRACE_SPAN_FAILURE, len(spans))
             raise
-        ok = result is SpanExportResult.SUCCESS
-        self.accounting.exported_batch("success" if ok else "failure", len(spans))
+        outcome = TRACE_SPAN_SUCCESS if result is SpanExportResult.SUCCESS else TRACE_SPAN_FAILURE
+        self.accounting.exported_batch(outcome, len(spans))
         return result
 
     def shutdown(self) -> None:

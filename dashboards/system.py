@@ -121,7 +121,7 @@ def build() -> g.Dashboard:
                 description="Non-zero means metrics or logs are incomplete: fix before trusting other panels.",
             ),
             p.timeseries("Spans exported (share of spans ended)",
-                         p.Query(q.ratio_or_zero(q.sum_rate(c.TRACE_SPANS_EXPORTED, BY_INSTANCE, outcome="success"),
+                         p.Query(q.ratio_or_zero(q.sum_rate(c.TRACE_SPANS_EXPORTED, BY_INSTANCE, outcome=c.TRACE_SPAN_SUCCESS),
                                                  q.sum_rate(c.TRACE_SPANS_ENDED, BY_INSTANCE)), "{{instance}}"),
                          unit=p.RATIO, max_value=1, thresholds=below_steps(n.TRACE_SPANS_LOST),
                          description="Sampled spans that reached the trace collector; red where TraceSpansLost "

@@ -143,6 +143,10 @@ def test_accounting_is_installed_with_the_otlp_exporter_only():
     processors = with_endpoint.tracer_provider._active_span_processor._span_processors
     assert with_endpoint.span_accounting in processors
     with_endpoint.tracer_provider.shutdown()
+    without = Observability.from_env({"LOG_LEVEL": "off"}, set_global=False)
+    processors = without.tracer_provider._active_span_processor._span_processors
+    assert not any(isinstance(p, SpanAccounting) for p in processors), "nothing to account for without an exporter"
+    without.tracer_provider.shutdown()
 
 
 def _sample(app, name: str, **labels: str) -> float | None:
@@ -183,11 +187,7 @@ def test_shutdown_against_a_collector_that_never_answers_keeps_to_its_budget():
     timeout says: the router must still finish within its budget (Kubernetes' grace period) and
     write its log lines, reporting the spans it could not export."""
     exporter = ScriptedExporter(hold=True)  # a blackholed collector: export never returns
-    accounting = SpanAccounting()
-    provider = TracerProvider()
-    provider.add_span_processor(accounting)
-    provider.add_span_processor(BatchSpanProcessor(accounting.wrap(exporter), max_export_batch_size=2,
-                                                   schedule_delay_millis=60_000))
+    provider, accounting = _provider(exporter, max_export_batch_size=2, schedule_delay_millis=60_000)
     sink = CaptureSink()
     obs = Observability(LogConfig(), provider, sink=sink, environ={}, span_accounting=accounting)
     _end_spans(provider, 6)
@@ -207,10 +207,7 @@ def test_spans_and_error_reports_are_flushed_side_by_side():
     """Both wait on the network: flushed one after the other they could take twice the budget
     before the log lines get theirs. The error reporter is shut down while the spans still flush."""
     exporter = ScriptedExporter(hold=True)
-    accounting = SpanAccounting()
-    provider = TracerProvider()
-    provider.add_span_processor(accounting)
-    provider.add_span_processor(BatchSpanProcessor(accounting.wrap(exporter), schedule_delay_millis=60_000))
+    provider, accounting = _provider(exporter, schedule_delay_millis=60_000)
     _end_spans(provider, 3)
 
     class Reporter:
