@@ -138,8 +138,11 @@ def _client_error_share(p: Profile, t: float, floor: float) -> str:
 
 def _span_export_share(p: Profile, t: float) -> str:
     w = p.window("10m")
-    ended = sum_rate(c.TRACE_SPANS_ENDED.name, w)
-    exported = sum_rate(c.TRACE_SPANS_EXPORTED.name, w, outcome=c.TRACE_SPAN_SUCCESS)
+    # Per scrape target (every label but ``outcome`` kept, pod and namespace too): each router
+    # process has its own span queue and exporter, and summed over a fleet one pod that cannot
+    # reach the collector (its node's network policy, its full queue) hides among those that can.
+    ended = f"rate({c.TRACE_SPANS_ENDED.name}[{w}])"
+    exported = f"sum without (outcome) (rate({selector(c.TRACE_SPANS_EXPORTED.name, {'outcome': c.TRACE_SPAN_SUCCESS})}[{w}]))"
     # Reads 0 when no export ever succeeded; armed only while spans end (no tracing, idle: no loss).
     return f"{share_or_zero(exported, ended)}\n< {t:g}\nand\n{ended} > 0"
 
@@ -399,11 +402,11 @@ SPECS: tuple[AlertSpec, ...] = (
     # the spans still queued are about 1 % of those ended, so 95 % exported means a real loss.
     AlertSpec(
         n.TRACE_SPANS_LOST, Severity.WARNING, "span_loss", SYSTEM, "Spans are not reaching the trace backend",
-        "Only {value} of the sampled spans the routers ended over 10m were exported (threshold {threshold}): "
+        "Router {instance} exported only {value} of the sampled spans it ended over 10m (threshold {threshold}): "
         "the trace collector is down, slow or refusing them, or the export queue is full.",
         _span_export_share,
         RatioProbe(op="<", part=(c.TRACE_SPANS_EXPORTED.name, {"outcome": c.TRACE_SPAN_SUCCESS}),
-                   whole=(c.TRACE_SPANS_ENDED.name, {})),
+                   whole=(c.TRACE_SPANS_ENDED.name, {}), out_labels=dict(TARGET)),
         0.95, "10m", value_format=Format.PERCENT,
     ),
 )

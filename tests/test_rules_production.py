@@ -194,3 +194,32 @@ def test_low_token_generation_is_armed_by_traffic_not_by_one_request(tmp_path, s
     """Both sides of the 0.5 inferences/s guard, at 5 tokens/s (half the seed's 10 tokens/s)."""
     run(tmp_path, [(TOKENS, per_minute(5)), (SUCCESS, per_minute(served_per_s))],
         [firing(("LowTokenGeneration",), expected, "25m")])
+
+
+def span_series(pod: int, ended_per_s: float, exported_per_s: float) -> list[tuple[str, str]]:
+    """One router pod's span counters: ``exported_per_s`` reach the collector, the rest fail."""
+    target = (f'instance="10.1.0.{pod}:9090", job="llm-router", namespace="llm-router-prod", '
+              f'pod="router-{pod}", node="node-a"')
+    exported = "llm_router_trace_spans_exported_total{" + target
+    return [(f"llm_router_trace_spans_ended_total{{{target}}}", per_minute(ended_per_s)),
+            (f'{exported}, outcome="success"}}', per_minute(exported_per_s)),
+            (f'{exported}, outcome="failure"}}', per_minute(ended_per_s - exported_per_s))]
+
+
+@pytest.mark.parametrize(("lonely_exports", "others_export", "expected"), [
+    (1.0, True, {}),                         # every pod exports everything
+    (0.0, True, {"TraceSpansLost": 1}),      # one quiet pod of four exports nothing: 97 % of the fleet's spans
+    (0.0, False, {"TraceSpansLost": 4}),     # the collector is down: every pod fires
+])
+def test_trace_spans_lost_fires_for_the_pod_that_loses_them(tmp_path, lonely_exports, others_export, expected):
+    """Three pods ending 10 spans/s and a fourth ending 1/s (it just started, on a node whose
+    network policy blocks the collector): summed over the fleet 30 of 31 spans/s are exported,
+    yet that pod's traces are all gone."""
+    series = span_series(4, 1, lonely_exports)
+    for pod in (1, 2, 3):
+        series += span_series(pod, 10, 10 if others_export else 0)
+    checks = [firing(("TraceSpansLost",), expected, "25m")]
+    if expected == {"TraceSpansLost": 1}:
+        checks.append({"expr": 'count by (pod) (ALERTS{alertname="TraceSpansLost", alertstate="firing"})',
+                       "eval_time": "25m", "exp_samples": [{"labels": '{pod="router-4"}', "value": 1}]})
+    run(tmp_path, series, checks)
