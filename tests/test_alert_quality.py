@@ -213,3 +213,34 @@ def test_cli_writes_json_and_exits_by_verdict(tmp_path, capsys, prod_rules):
     broken = _rules_copy(prod_rules, tmp_path / "rules", lambda r: None if r.get("alert") == "ServiceDown" else r)
     assert main(["alert-quality", "--env", "prod", "--rules", str(broken), "--scenario", "router-outage"]) == 1
     assert main(["alert-quality", "--env", "prod", "--rules", str(tmp_path / "nope")]) == 2
+
+
+def test_simulated_pods_export_their_traced_spans_late_and_the_lost_ones_fail():
+    """span-loss: every pod ends two spans per traced inference (10 % of them) and exports them one
+    scrape later at most; after the first hour pod 0's exports all fail, the others' all succeed."""
+    from app_instrumentation import catalog as cat
+    from llmmon.alert_quality.simulate import Simulation
+
+    scrape_s = 15
+    wanted = frozenset({cat.TRACE_SPANS_ENDED.name, cat.TRACE_SPANS_EXPORTED.name, cat.INFERENCE.name})
+    timeline = Simulation(BY_NAME["span-loss"].state, 3, 2 * 3600, scrape_s, "ns", wanted).run()
+    hour = 3600 // scrape_s
+
+    def pod_series(name: str, pod: int, **labels: str) -> list[float]:
+        found = [v for k, v in timeline.series.items() if k.startswith(name + "{") and f'pod="llm-router-0-{pod}"' in k
+                 and all(f'{lk}="{lv}"' in k for lk, lv in labels.items())]
+        return [sum(values) for values in zip(*found, strict=True)]
+
+    for pod in range(3):
+        ended = pod_series(cat.TRACE_SPANS_ENDED.name, pod)
+        success = pod_series(cat.TRACE_SPANS_EXPORTED.name, pod, outcome="success")
+        failure = pod_series(cat.TRACE_SPANS_EXPORTED.name, pod, outcome="failure")
+        inferences = pod_series(cat.INFERENCE.name, pod)
+        assert 0.15 < ended[-1] / inferences[-1] < 0.25  # 2 spans x 10 %
+        for step in range(1, len(ended)):
+            exported = success[step] + failure[step]
+            assert ended[step - 1] <= exported <= ended[step]  # what ended a scrape ago went out
+        if pod == 0:
+            assert success[-1] == success[hour + 1] and failure[-1] > 0.9 * (ended[-1] - ended[hour])
+        else:
+            assert failure[-1] == 0 and success[-1] >= ended[-2]

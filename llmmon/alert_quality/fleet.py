@@ -49,6 +49,10 @@ class PodState:
     prompt_tokens: int = 320
     #: Spend per model call, as a multiple of the fleet's normal (``Simulation.usd_per_call``).
     spend: float = 1.0
+    #: Share of requests traced (head sampling): each traced inference ends two spans.
+    traced_share: float = 0.1
+    #: Share of the exported spans the trace collector accepts (the rest fail).
+    span_export_share: float = 1.0
 
     def but(self, **changes: object) -> PodState:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -115,6 +115,12 @@ def _memory_leak(t: float, pod: int) -> PodState:
     return BASE.but(resident_memory_bytes=grown)
 
 
+def _span_loss(t: float, pod: int) -> PodState:
+    """Pod 0 can no longer reach the trace collector (its node's network policy): every span it
+    exports fails, while the other pods' export fine."""
+    return _after(t, HOUR, BASE, BASE.but(span_export_share=0.0)) if pod == 0 else BASE
+
+
 def _cache_collapse(t: float, pod: int) -> PodState:
     return _after(t, HOUR, BASE, BASE.but(cache_hit_share=0.1))
 
@@ -177,6 +183,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("memory-leak", "one pod leaks memory until it is OOM-killed", 3 * HOUR, _memory_leak, HOUR,
              frozenset({n.HIGH_MEMORY_USAGE, n.CRITICAL_MEMORY_USAGE, n.ROUTER_OOM_KILLED}),
              frozenset({n.ROUTER_POD_RESTARTING})),
+    Scenario("span-loss", "one pod's spans all fail to export (the others' reach the collector)", 2 * HOUR,
+             _span_loss, HOUR, frozenset({n.TRACE_SPANS_LOST}), pages=False),
     Scenario("cache-collapse", "the cache hit ratio drops from 65 % to 10 %", 2 * HOUR, _cache_collapse, HOUR,
              frozenset({n.LOW_CACHE_HIT_RATE}), frozenset({n.HIGH_COST_BURN})),
     Scenario("failure-storm", "70 % of model calls fail after every fallback (a quarter of all requests)", 2 * HOUR, _failure_storm, HOUR,

@@ -1,7 +1,7 @@
 """A fleet of router pods as the series Prometheus would scrape from it, one scrape at a time.
 
 Each pod is a real ``MetricsCollector`` fed typed events (inferences, failures, fallbacks,
-client errors, cache lookups, queue and backend state), so the names, label sets, buckets and
+client errors, cache lookups, queue and backend state, traced spans and their export), so the names, label sets, buckets and
 zero-initialised series are exactly the router's. Process memory and CPU (collected from the
 process in a real router), ``up`` and the kube-state-metrics series a pod restart leaves are
 written directly, under the names ``app_instrumentation.catalog`` and
@@ -37,6 +37,10 @@ MEMORY_LIMIT_BYTES = 8 * 2**30
 CPU_LIMIT_CORES = 2.0
 #: CPU seconds a pod spends per inference it handles (plus a small idle floor).
 CPU_PER_INFERENCE_S = 0.01
+#: Spans a traced inference ends (the HTTP server span and the model-call or cache-hit span),
+#: and the batch span processor's schedule: spans ended in its last seconds export next scrape.
+SPANS_PER_TRACED_INFERENCE = 2
+SPAN_EXPORT_DELAY_S = 5.0
 
 
 class BackendFailure(Exception):
@@ -54,6 +58,7 @@ class _Pod:
     in_progress: list[float] = field(default_factory=list)  # start times of stalled inferences
     carry: dict[str, float] = field(default_factory=dict)
     cpu_seconds: float = 0.0
+    spans_queued: int = 0  # ended, not exported yet
 
     @property
     def name(self) -> str:
@@ -88,11 +93,13 @@ class Simulation:
     usd_per_call: float = 0.0004
     seed: int = 1
     _rng: random.Random = field(init=False)
+    _span_rng: random.Random = field(init=False)  # its own: tracing leaves the other events' draws as they were
     _specs: list[catalog.MetricSpec] = field(init=False)
     _fleet: dict[int, _Pod] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+        self._span_rng = random.Random(-self.seed)
         self._specs = [spec for spec in catalog.METRICS
                        if not spec.collected and self.wanted.intersection(spec.series_names + (spec.base_name,))]
         fed = {spec.name for spec in self._specs}
@@ -103,6 +110,7 @@ class Simulation:
             "cache": (catalog.CACHE_HITS, catalog.CACHE_MISSES),
             "error": (catalog.ERRORS,), "fallback": (catalog.FALLBACKS,),
             "backend_state": (catalog.BACKEND_STATE, catalog.BACKEND_UP), "queue": (catalog.QUEUE_SIZE,),
+            "spans": (catalog.TRACE_SPANS_ENDED, catalog.TRACE_SPANS_EXPORTED),
         }.items()}
 
     def run(self) -> Timeline:
@@ -193,6 +201,7 @@ class Simulation:
                 pod.in_progress.append(t)
             return
         self._finish_stalled(pod, t)
+        self._spans(pod, state, started)
         for i in range(started):
             model = MODELS[i % len(MODELS)]
             backend = up[0] if len(up) == 1 or rng.random() < 0.7 else up[1]
@@ -238,6 +247,21 @@ class Simulation:
             backend_seconds=duration, cost_usd=self.usd_per_call * state.spend,
         ))
         self._http(c, 200, duration)
+
+    def _spans(self, pod: _Pod, state: PodState, finished: int) -> None:
+        """The traced share of this interval's inferences end their spans; the batch processor
+        exports those of the previous interval's last seconds and most of these, and the
+        collector accepts ``span_export_share`` of them."""
+        if not self._feeds["spans"]:
+            return
+        c, rng = pod.collector, self._span_rng
+        ended = SPANS_PER_TRACED_INFERENCE * sum(rng.random() < state.traced_share for _ in range(finished))
+        c.trace_spans_ended(ended)
+        late = round(ended * min(1.0, SPAN_EXPORT_DELAY_S / self.scrape_interval_s))
+        exported, pod.spans_queued = pod.spans_queued + ended - late, late
+        accepted = sum(rng.random() < state.span_export_share for _ in range(exported))
+        c.trace_spans_exported(catalog.TRACE_SPAN_SUCCESS, accepted)
+        c.trace_spans_exported(catalog.TRACE_SPAN_FAILURE, exported - accepted)
 
     def _http(self, c: MetricsCollector, status: int, seconds: float) -> None:
         if self._feeds["http"]:
