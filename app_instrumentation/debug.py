@@ -7,6 +7,7 @@ goes through the redactor, so credentials in config or error messages never leav
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import platform
 import sys
@@ -69,6 +70,7 @@ def process_info() -> dict[str, Any]:
             "cpu_seconds": round(sum(process.cpu_times()[:2]), 3),
             "threads": threading.active_count(),
             "open_files": len(process.open_files()),
+            "gc_frozen_objects": gc.get_freeze_count(),
         }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from prometheus_client import generate_latest
 from app_instrumentation import catalog
 from app_instrumentation.collector import MetricsCollector
 from app_instrumentation.labels import LabelPolicy
+from app_instrumentation.runtime import freeze_startup_heap
 from llmmon.checkers import promtool_check_metrics
 from llmmon.example_router.app import create_app
 from llmmon.example_router.config import BackendConfig
@@ -108,6 +110,25 @@ def test_python_gc_metrics_follow_the_collector_and_pass_promtool():
         assert sample(c, spec.name, generation="0") is not None
     result = promtool_check_metrics(generate_latest(c.registry).decode())
     assert result.ok, result.output
+
+
+def test_freezing_the_startup_heap_collects_its_garbage_and_keeps_the_rest_out_of_collections():
+    """Cycles already unreachable are freed, not frozen; what is alive is left to no collection."""
+    class Node:
+        pass
+
+    garbage, alive = Node(), Node()
+    garbage.me, alive.me = garbage, alive  # reference cycles: only the cyclic collector frees them
+    freed = weakref.ref(garbage)
+    del garbage
+    try:
+        frozen = freeze_startup_heap()
+        assert freed() is None  # collected before the freeze
+        assert frozen == gc.get_freeze_count() > 0
+        assert not any(o is alive for o in gc.get_objects())  # no generation holds it any more
+    finally:
+        gc.unfreeze()  # the rest of the suite runs with Python's collector as it was
+    assert any(o is alive for o in gc.get_objects())
 
 
 def test_a_failed_inference_is_a_server_side_failure_and_a_rejected_request_is_not():

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.live
 
 #: The public names a user needs, which the example must show in use.
 NAMES = ("InferenceContext", "InferenceResult", "ObserverSet", "MonitoringApp", "RouteTemplates",
-         "MetricsMiddleware", "HealthChecker", "obs.bind(", "obs.wrappers()", "observers.error(")
+         "MetricsMiddleware", "HealthChecker", "obs.bind(", "obs.wrappers()", "observers.error(",
+         "freeze_startup_heap(")
 #: Imported next to the example: the same module with a backend that fails on the prompt "fail".
 RUNNER = """
 import my_router

@@ -3,6 +3,8 @@
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -65,13 +67,14 @@ def missing_families(text):
     return [m.name for m in catalog.METRICS if not any(s in names for s in m.series_names if not s.endswith("_created"))]
 
 
-@pytest.fixture
-def router(tmp_path):
-    """``llmmon router`` under a Supervisor: logs to a file, dies with the test process, always stopped."""
-    config = tmp_path / "router.toml"
-    config.write_text(CONFIG)
+@contextmanager
+def serving(tmp_path, *options: str, config: str = CONFIG) -> Iterator[str]:
+    """``llmmon router`` under a Supervisor (logs to a file, dies with the test process, always
+    stopped); its URL once it listens."""
+    path = tmp_path / "router.toml"
+    path.write_text(config)
     supervisor = Supervisor(tmp_path / "logs", stop_timeout=15)
-    argv = [sys.executable, "-m", "llmmon.cli", "router", "--port", "0", "--traffic", "40", "--config", str(config)]
+    argv = [sys.executable, "-m", "llmmon.cli", "router", "--port", "0", "--config", str(path), *options]
     try:
         child = supervisor.start("router", argv)
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -82,6 +85,21 @@ def router(tmp_path):
         yield match.group(1)
     finally:
         supervisor.stop_all()
+
+
+@pytest.fixture
+def router(tmp_path):
+    with serving(tmp_path, "--traffic", "40") as url:
+        yield url
+
+
+@pytest.mark.parametrize(("option", "frozen"), [((), True), (("--no-gc-freeze",), False)])
+def test_the_started_router_keeps_its_startup_heap_out_of_full_collections(tmp_path, option, frozen):
+    """By default the router freezes what startup made (tens of thousands of objects: modules,
+    config, models) once it listens; ``--no-gc-freeze`` leaves the collector as Python has it."""
+    with serving(tmp_path, *option, config="debug_endpoint = true\n" + CONFIG) as url:
+        count = httpx.get(f"{url}/debug", timeout=10).json()["process"]["gc_frozen_objects"]
+    assert (count > 10_000) if frozen else count == 0, count
 
 
 def test_router_under_generated_traffic_exposes_every_family_and_passes_promtool(router):

@@ -44,6 +44,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--litellm", action="store_true",
                    help="serve a real litellm.Router (mock answers, nothing leaves the machine) behind the same API, "
                         "measured by app_instrumentation.integrations.litellm")
+    p.add_argument("--gc-freeze", action=argparse.BooleanOptionalAction, default=True,
+                   help="once started, freeze the startup heap out of Python's full garbage collections "
+                        "(app_instrumentation.runtime.freeze_startup_heap; default: on)")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn log level (default: %(default)s)")
 
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     obs.bind(app.collector, app.routes)
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, lifespan="on", access_log=False))
     try:
-        asyncio.run(serve(server, sock))
+        asyncio.run(serve(server, sock, freeze_heap=args.gc_freeze))
     finally:
         sock.close()
         obs.shutdown()
@@ -101,12 +104,17 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(server: uvicorn.Server, sock: socket.socket) -> None:
-    """Serve on ``sock``, printing one ``listening on`` line with the real port (``--port 0`` picks one)."""
+async def serve(server: uvicorn.Server, sock: socket.socket, freeze_heap: bool = False) -> None:
+    """Serve on ``sock``, printing one ``listening on`` line with the real port (``--port 0`` picks one).
+    ``freeze_heap``: once started (models loaded), keep the startup heap out of full collections."""
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.05)
     if server.started:
+        if freeze_heap:
+            from app_instrumentation.runtime import freeze_startup_heap
+
+            freeze_startup_heap()
         host, port = sock.getsockname()[:2]
         try:
             print(f"{LISTENING} http://{host}:{port}", flush=True)
