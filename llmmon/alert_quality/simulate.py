@@ -1,10 +1,10 @@
 """A fleet of router pods as the series Prometheus would scrape from it, one scrape at a time.
 
 Each pod is a real ``MetricsCollector`` fed typed events (inferences, failures, fallbacks,
-client errors, cache lookups, queue and backend state, traced spans and their export), so the names, label sets, buckets and
-zero-initialised series are exactly the router's. Process memory and CPU (collected from the
-process in a real router), ``up`` and the kube-state-metrics series a pod restart leaves are
-written directly, under the names ``app_instrumentation.catalog`` and
+client errors, cache lookups, queue and backend state, traced spans and their export), so the
+names, label sets, buckets and zero-initialised series are exactly the router's. Process memory
+and CPU (collected from the process in a real router), ``up`` and the kube-state-metrics series
+a pod restart leaves are written directly, under the names ``app_instrumentation.catalog`` and
 ``foundation.exporter_metrics`` declare. A deterministic random generator (seeded per
 scenario) adds Poisson-like noise to counts and log-normal spread to durations.
 """
