@@ -215,15 +215,34 @@ def test_cli_writes_json_and_exits_by_verdict(tmp_path, capsys, prod_rules):
     assert main(["alert-quality", "--env", "prod", "--rules", str(tmp_path / "nope")]) == 2
 
 
+def test_a_fleet_summed_span_loss_alert_misses_the_canary_that_loses_every_span(prod_rules, tmp_path):
+    """The canary's spans are 2 % of the fleet's: summed over the fleet, 98 % still reach the
+    collector. Only TraceSpansLost per instance catches it."""
+    def summed(rule):
+        if rule.get("alert") == "TraceSpansLost":
+            rule["expr"] = re.sub(r"rate\((llm_router_trace_spans_\w+(?:\{[^}]*\})?\[\w+\])\)", r"sum(rate(\1))",
+                                  rule["expr"].replace("sum without (outcome) ", ""))
+        return rule
+
+    rules = _rules_copy(prod_rules, tmp_path / "rules", summed)
+    assert "sum(rate(llm_router_trace_spans_ended_total" in (rules / "llm-router-alerts.yml").read_text()
+    (loss,) = score(load_settings("prod"), rules, [BY_NAME["span-loss"]]).results
+    assert loss.missed == ["TraceSpansLost"]
+    (loss,) = score(load_settings("prod"), prod_rules, [BY_NAME["span-loss"]]).results
+    assert loss.ok and 0 < loss.fired["TraceSpansLost"] <= 15 * 60  # a 10m window and 'for: 10m'
+
+
 def test_simulated_pods_export_their_traced_spans_late_and_the_lost_ones_fail():
     """span-loss: every pod ends two spans per traced inference (10 % of them) and exports them one
-    scrape later at most; after the first hour pod 0's exports all fail, the others' all succeed."""
+    scrape later at most; after the first hour pod 0's (the canary's) exports all fail, the
+    others' all succeed."""
     from app_instrumentation import catalog as cat
     from llmmon.alert_quality.simulate import Simulation
 
     scrape_s = 15
     wanted = frozenset({cat.TRACE_SPANS_ENDED.name, cat.TRACE_SPANS_EXPORTED.name, cat.INFERENCE.name})
-    timeline = Simulation(BY_NAME["span-loss"].state, 3, 2 * 3600, scrape_s, "ns", wanted).run()
+    scenario = BY_NAME["span-loss"]
+    timeline = Simulation(scenario.state, scenario.pods, 2 * 3600, scrape_s, "ns", wanted).run()
     hour = 3600 // scrape_s
 
     def pod_series(name: str, pod: int, **labels: str) -> list[float]:
@@ -231,7 +250,7 @@ def test_simulated_pods_export_their_traced_spans_late_and_the_lost_ones_fail():
                  and all(f'{lk}="{lv}"' in k for lk, lv in labels.items())]
         return [sum(values) for values in zip(*found, strict=True)]
 
-    for pod in range(3):
+    for pod in range(scenario.pods):
         ended = pod_series(cat.TRACE_SPANS_ENDED.name, pod)
         success = pod_series(cat.TRACE_SPANS_EXPORTED.name, pod, outcome="success")
         failure = pod_series(cat.TRACE_SPANS_EXPORTED.name, pod, outcome="failure")

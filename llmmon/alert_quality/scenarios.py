@@ -115,10 +115,18 @@ def _memory_leak(t: float, pod: int) -> PodState:
     return BASE.but(resident_memory_bytes=grown)
 
 
+#: The canary's share of a regular pod's traffic in span-loss: its spans are 2 % of the fleet's,
+#: so its loss summed over the fleet stays well above TraceSpansLost's 95 % (noise included).
+CANARY_TRAFFIC = 1 / 16
+
+
 def _span_loss(t: float, pod: int) -> PodState:
-    """Pod 0 can no longer reach the trace collector (its node's network policy): every span it
-    exports fails, while the other pods' export fine."""
-    return _after(t, HOUR, BASE, BASE.but(span_export_share=0.0)) if pod == 0 else BASE
+    """Pod 0, a canary serving a sixteenth of a regular pod's traffic, can no longer reach the trace
+    collector (its node's network policy): every span it exports fails; the others' export fine."""
+    if pod != 0:
+        return BASE
+    canary = BASE.but(rps=BASE.rps * CANARY_TRAFFIC)
+    return _after(t, HOUR, canary, canary.but(span_export_share=0.0))
 
 
 def _cache_collapse(t: float, pod: int) -> PodState:
@@ -183,8 +191,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("memory-leak", "one pod leaks memory until it is OOM-killed", 3 * HOUR, _memory_leak, HOUR,
              frozenset({n.HIGH_MEMORY_USAGE, n.CRITICAL_MEMORY_USAGE, n.ROUTER_OOM_KILLED}),
              frozenset({n.ROUTER_POD_RESTARTING})),
-    Scenario("span-loss", "one pod's spans all fail to export (the others' reach the collector)", 2 * HOUR,
-             _span_loss, HOUR, frozenset({n.TRACE_SPANS_LOST}), pages=False),
+    Scenario("span-loss", "a canary pod's spans all fail to export (2 % of the fleet's; the others' reach "
+             "the collector)", 2 * HOUR, _span_loss, HOUR, frozenset({n.TRACE_SPANS_LOST}), pages=False,
+             pods=BASE_PODS + 1),
     Scenario("cache-collapse", "the cache hit ratio drops from 65 % to 10 %", 2 * HOUR, _cache_collapse, HOUR,
              frozenset({n.LOW_CACHE_HIT_RATE}), frozenset({n.HIGH_COST_BURN})),
     Scenario("failure-storm", "70 % of model calls fail after every fallback (a quarter of all requests)", 2 * HOUR, _failure_storm, HOUR,
