@@ -7,6 +7,7 @@ that can run ``litellm.proxy.proxy_cli`` (with this repo importable) and is skip
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
@@ -38,7 +39,11 @@ def test_readme_config_is_one_litellm_accepts():
     router = litellm.Router(model_list=CONFIG["model_list"], **CONFIG["router_settings"])
     assert sorted(router.get_model_names()) == ["fast", "smart"]
     namespace: dict = {}
-    exec(compile(CUSTOM_CALLBACKS, "custom_callbacks.py", "exec"), namespace)  # noqa: S102 - the README's own code
+    try:
+        exec(compile(CUSTOM_CALLBACKS, "custom_callbacks.py", "exec"), namespace)  # noqa: S102 - the README's own code
+        assert gc.get_freeze_count() > 0  # it froze what was imported
+    finally:
+        gc.unfreeze()  # the rest of the suite runs with Python's collector as it was
     assert namespace["llm_router"].tracker.allowed_fails == 5
 
 
