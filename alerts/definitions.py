@@ -42,7 +42,7 @@ from alerts.probes import (
     UsageProbe,
 )
 from alerts.profiles import Profile
-from alerts.promql import one_of, quantile, selector, share_or_zero, sum_rate, sum_rate_of
+from alerts.promql import one_of, quantile, rate_of, selector, share_or_zero, sum_rate, sum_rate_of
 from alerts.spec import AlertSpec, Expr, Format
 from app_instrumentation import catalog as c
 from foundation import alert_names as n
@@ -141,8 +141,9 @@ def _span_export_share(p: Profile, t: float) -> str:
     # Per scrape target (every label but ``outcome`` kept, pod and namespace too): each router
     # process has its own span queue and exporter, and summed over a fleet one pod that cannot
     # reach the collector (its node's network policy, its full queue) hides among those that can.
-    ended = f"rate({c.TRACE_SPANS_ENDED.name}[{w}])"
-    exported = f"sum without (outcome) (rate({selector(c.TRACE_SPANS_EXPORTED.name, {'outcome': c.TRACE_SPAN_SUCCESS})}[{w}]))"
+    ended = rate_of(c.TRACE_SPANS_ENDED.name, w)
+    success = selector(c.TRACE_SPANS_EXPORTED.name, {"outcome": c.TRACE_SPAN_SUCCESS})
+    exported = f"sum without (outcome) ({rate_of(success, w)})"
     # Reads 0 when no export ever succeeded; armed only while spans end (no tracing, idle: no loss).
     return f"{share_or_zero(exported, ended)}\n< {t:g}\nand\n{ended} > 0"
 

@@ -22,9 +22,14 @@ def one_of(values: Iterable[str]) -> str:
     return "|".join(values)
 
 
+def rate_of(series: str, window: str) -> str:
+    """``rate(series[window])``: per series, every label kept."""
+    return f"rate({series}[{window}])"
+
+
 def sum_rate_of(series: str, window: str, labels: Iterable[str] = ()) -> str:
     """``sum by (labels) (rate(series[window]))`` for a ready-made selector."""
-    inner = f"rate({series}[{window}])"
+    inner = rate_of(series, window)
     return f"sum{by(labels)} ({inner})" if by(labels) else f"sum({inner})"
 
 

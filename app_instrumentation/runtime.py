@@ -49,9 +49,9 @@ def freeze_startup_heap() -> int:
     made and the router keeps for its life: modules, configuration, loaded models, clients. In
     the example router at about 2000 requests/s a full collection ran every 1500-3500 requests
     and stopped the event loop for 23-40 ms each time (every request in flight waited); with the
-    startup heap frozen it takes 0.3-2 ms. A LiteLLM router's startup heap is ten times larger. The price: a frozen object that later becomes
-    part of unreachable cycles is never collected (``gc.unfreeze()`` gives them back), so freeze
-    after startup, not after each reload."""
+    startup heap frozen it takes 0.3-2 ms. A LiteLLM router's startup heap is ten times larger.
+    The price: a frozen object that later becomes part of unreachable cycles is never collected
+    (``gc.unfreeze()`` gives them back), so freeze after startup, not after each reload."""
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()

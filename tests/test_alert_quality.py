@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from app_instrumentation import catalog as cat
 from foundation.settings import load_settings
 from llmmon.alert_quality.engine import (
     Firing,
@@ -26,6 +27,7 @@ from llmmon.alert_quality.engine import (
 )
 from llmmon.alert_quality.run import rule_set, score
 from llmmon.alert_quality.scenarios import SCENARIOS
+from llmmon.alert_quality.simulate import Simulation
 from llmmon.checkers import promtool_test_rules, require
 from llmmon.cli import main
 from llmmon.render import collect, write
@@ -236,9 +238,6 @@ def test_simulated_pods_export_their_traced_spans_late_and_the_lost_ones_fail():
     """span-loss: every pod ends two spans per traced inference (10 % of them) and exports them one
     scrape later at most; after the first hour pod 0's (the canary's) exports all fail, the
     others' all succeed."""
-    from app_instrumentation import catalog as cat
-    from llmmon.alert_quality.simulate import Simulation
-
     scrape_s = 15
     wanted = frozenset({cat.TRACE_SPANS_ENDED.name, cat.TRACE_SPANS_EXPORTED.name, cat.INFERENCE.name})
     scenario = BY_NAME["span-loss"]
