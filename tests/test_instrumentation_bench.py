@@ -43,5 +43,6 @@ def test_observability_benchmark_prints_its_table(capsys):
     assert bench_observability.main(args) == 0
     out = capsys.readouterr().out
     for row in ("metrics only", "default logs, no tracing", "every request traced", "10% of requests traced",
-                "log lines / inference", "router CPU us/req"):
+                "log lines / inference", "router CPU us/req", "every request traced, no log lines",
+                "tracing floor: every request traced, spans discarded", "x metrics only; "):
         assert row in out
