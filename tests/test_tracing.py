@@ -229,6 +229,19 @@ def test_exporter_only_when_configured():
     assert setup_tracing(environ={"OTEL_SDK_DISABLED": "true"}, set_global=False) is None
 
 
+
+def test_no_exporter_turns_export_off_not_tracing():
+    """``OTEL_TRACES_EXPORTER=none``: spans are still made and sampled (their ids still reach log
+    lines and exemplars), only not exported. The observability benchmark's "tracing floor"
+    variant relies on this to measure the cost of making spans alone."""
+    provider = setup_tracing(environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_TRACES_EXPORTER": "none"},
+                             set_global=False)
+    assert provider is not None
+    span = provider.get_tracer("test").start_span("made, not exported")
+    assert span.is_recording() and span.get_span_context().trace_flags.sampled
+    span.end()
+    provider.shutdown()
+
 def test_trace_exemplar_for_openmetrics(traced):
     provider, _ = traced
     registry = CollectorRegistry()
