@@ -229,7 +229,6 @@ def test_exporter_only_when_configured():
     assert setup_tracing(environ={"OTEL_SDK_DISABLED": "true"}, set_global=False) is None
 
 
-
 def test_no_exporter_turns_export_off_not_tracing():
     """``OTEL_TRACES_EXPORTER=none``: spans are still made and sampled (their ids still reach log
     lines and exemplars), only not exported. The observability benchmark's "tracing floor"
@@ -241,6 +240,7 @@ def test_no_exporter_turns_export_off_not_tracing():
     assert span.is_recording() and span.get_span_context().trace_flags.sampled
     span.end()
     provider.shutdown()
+
 
 def test_trace_exemplar_for_openmetrics(traced):
     provider, _ = traced
